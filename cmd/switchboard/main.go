@@ -1,0 +1,249 @@
+// Command switchboard runs the Switchboard panel: one binary with its
+// database inside, serving the web pages and sending emails.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"switchboard/handlers"
+	"switchboard/mail"
+	"switchboard/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:], os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(2)
+	}
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		m.Close()
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the panel's configuration, from flags and SWITCHBOARD_*
+// environment variables.
+type Config struct {
+	Addr           string
+	DB             string
+	BaseURL        *url.URL
+	SMTPURL        string
+	MailFrom       string
+	TrustedProxies []*net.IPNet
+}
+
+// Main is the running program. Tests start one on port 0 with a temporary
+// database and a test SMTP server.
+type Main struct {
+	Config Config
+	// Stdout receives the logs.
+	Stdout io.Writer
+
+	DB       *store.DB
+	Server   *handlers.Server
+	Worker   *mail.Worker
+	listener net.Listener
+	http     *http.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+	logger   *slog.Logger
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Config: Config{Addr: "localhost:8080", DB: "switchboard.db", MailFrom: "switchboard@localhost"}}
+}
+
+// ParseFlags reads args and the environment (each flag --name has the
+// variable SWITCHBOARD_NAME; a flag given wins). Each bad value is one clear
+// error naming the flag.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
+	fs.SetOutput(m.Stdout)
+	env := func(name, def string) string {
+		if v := getenv("SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	addr := fs.String("addr", env("addr", m.Config.Addr), "address to listen on, host:port")
+	db := fs.String("db", env("db", m.Config.DB), "path of the SQLite database file")
+	baseURL := fs.String("base-url", env("base-url", ""), "public address of the panel, for links in emails (default http://ADDR)")
+	smtpURL := fs.String("smtp-url", env("smtp-url", ""), "SMTP server: smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required to insist) or smtps://… (implicit TLS); empty prints emails to the log")
+	mailFrom := fs.String("mail-from", env("mail-from", m.Config.MailFrom), "sender address of emails")
+	proxies := fs.String("trusted-proxies", env("trusted-proxies", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
+	}
+
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %q is not host:port (for example localhost:8080)", *addr)
+	}
+	m.Config.Addr = *addr
+	if *db == "" {
+		return errors.New("--db: a database file path is required")
+	}
+	m.Config.DB = *db
+
+	if *baseURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		*baseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(*baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("--base-url: %q is not an http:// or https:// address such as https://panel.example.com", *baseURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	m.Config.BaseURL = u
+
+	if *smtpURL != "" {
+		if _, err := mail.ParseSMTPURL(*smtpURL); err != nil {
+			return fmt.Errorf("--smtp-url: %v", err)
+		}
+	}
+	m.Config.SMTPURL = *smtpURL
+	if err := mail.ValidateFrom(*mailFrom); err != nil {
+		return fmt.Errorf("--mail-from: %v", err)
+	}
+	m.Config.MailFrom = *mailFrom
+
+	m.Config.TrustedProxies = nil
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			ip := net.ParseIP(p)
+			if ip == nil {
+				return fmt.Errorf("--trusted-proxies: %q is not an IP address or CIDR range", p)
+			}
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			p = fmt.Sprintf("%s/%d", p, bits)
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not an IP address or CIDR range", p)
+		}
+		m.Config.TrustedProxies = append(m.Config.TrustedProxies, n)
+	}
+	return nil
+}
+
+// Run opens the database, starts the mail worker and the web server, and
+// returns once the server listens.
+func (m *Main) Run(ctx context.Context) error {
+	m.logger = slog.New(slog.NewJSONHandler(m.Stdout, nil))
+	db, err := store.Open(ctx, m.Config.DB)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+
+	var sender mail.Sender = mail.LogSender{Logger: m.logger}
+	if m.Config.SMTPURL != "" {
+		s, err := mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom)
+		if err != nil {
+			return fmt.Errorf("--smtp-url: %v", err)
+		}
+		sender = s
+	}
+	m.Worker = mail.NewWorker(db, sender, m.logger)
+
+	m.Server = handlers.New(db, handlers.Config{
+		BaseURL:        m.Config.BaseURL,
+		TrustedProxies: m.Config.TrustedProxies,
+		Logger:         m.logger,
+		Mail:           m.Worker,
+	})
+
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: cannot listen on %s: %v", m.Config.Addr, err)
+	}
+	m.listener = ln
+
+	bg, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		m.Worker.Run(bg)
+	}()
+	m.Server.StartBackground(bg)
+
+	m.http = &http.Server{
+		Handler:           m.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.logger.Error("serve", "err", err)
+		}
+	}()
+	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", m.Config.DB, "smtp", m.Config.SMTPURL != "")
+	return nil
+}
+
+// URL is the address the server listens on, for tests.
+func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
+
+// Close drains requests in flight, stops the mail worker and closes the
+// database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		<-m.done
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	if m.logger != nil {
+		m.logger.Info("switchboard stopped")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,264 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard"
+	"switchboard/mail"
+	"switchboard/store"
+	"switchboard/views"
+)
+
+// landing is where a profile goes after logging in without a next page: the
+// organisation it used last, if it is still a member, or the list.
+func (s *Server) landing(c echo.Context, p *switchboard.Profile) string {
+	if p.LastOrgID != 0 {
+		if _, err := s.db.FindMembership(c.Request().Context(), p.LastOrgID, p.ID); err == nil {
+			return "/orgs/" + strconv.FormatInt(p.LastOrgID, 10)
+		}
+	}
+	return "/orgs"
+}
+
+// logIn starts a session for p with a new token.
+func (s *Server) logIn(c echo.Context, p *switchboard.Profile) error {
+	ctx := c.Request().Context()
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionProfile, p.ID)
+	s.sessions.Put(ctx, sessionEpoch, p.AuthEpoch)
+	s.sessions.Put(ctx, sessionSeen, s.db.Now().Unix())
+	return nil
+}
+
+func (s *Server) handleSignupForm(c echo.Context) error {
+	if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
+		return redirect(c, s.landing(c, p))
+	}
+	return s.render(c, http.StatusOK, views.Signup(views.SignupPage{Action: "/signup"}))
+}
+
+// signupForm is what the sign-up form sends.
+type signupForm struct {
+	Email, Password, FirstName, LastName, OrgName string
+}
+
+func readSignup(v map[string][]string) signupForm {
+	get := func(k string) string {
+		if x := v[k]; len(x) > 0 {
+			return x[0]
+		}
+		return ""
+	}
+	return signupForm{Email: get("email"), Password: get("password"), FirstName: get("first_name"), LastName: get("last_name"), OrgName: get("org_name")}
+}
+
+func (s *Server) handleSignup(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	f := readSignup(values)
+	page := views.SignupPage{Action: "/signup", Form: views.Form{Values: values}}
+	if !s.limits.signupClient.allow(c.RealIP()) {
+		page.Form.Message = "Too many sign-ups from your network just now. Please wait a few minutes and try again."
+		return s.render(c, http.StatusTooManyRequests, views.Signup(page))
+	}
+	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(f.Email), FirstName: f.FirstName, LastName: f.LastName}
+	org := &switchboard.Organisation{Name: f.OrgName}
+	errs := switchboard.FieldErrors{}
+	if err := p.Validate(); err != nil {
+		for k, v := range switchboard.Fields(err) {
+			errs.Add(k, v)
+		}
+	}
+	switchboard.ValidateName(errs, "org_name", "your organisation's name", f.OrgName)
+	switchboard.ValidatePassword(errs, "password", f.Password)
+	if len(errs) > 0 {
+		page.Form.Errors = errs
+		return s.render(c, http.StatusUnprocessableEntity, views.Signup(page))
+	}
+	hash, err := s.hasher.hash(c.Request().Context(), f.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.db.CreateProfileWithOrganisation(c.Request().Context(), p, hash, org); err != nil {
+		if fe := switchboard.Fields(err); fe != nil {
+			page.Form.Errors = fe
+			return s.render(c, http.StatusUnprocessableEntity, views.Signup(page))
+		}
+		return err
+	}
+	if err := s.logIn(c, p); err != nil {
+		return err
+	}
+	s.flash(c, "Welcome to Switchboard. "+org.Name+" is ready: invite your team from Members.")
+	return redirect(c, "/orgs/"+strconv.FormatInt(org.ID, 10))
+}
+
+func (s *Server) handleLoginForm(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
+		if next == "" {
+			next = s.landing(c, p)
+		}
+		return redirect(c, next)
+	}
+	page := views.LoginPage{Next: next, Form: views.Form{Values: map[string][]string{"email": {c.QueryParam("email")}}}}
+	return s.render(c, http.StatusOK, views.Login(page))
+}
+
+// errLoginFailed is the one answer to a wrong email or a wrong password.
+const errLoginFailed = "The email or password is not correct."
+
+func (s *Server) handleLogin(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	email := switchboard.NormalizeEmail(values.Get("email"))
+	password := values.Get("password")
+	next := safeNext(values.Get("next"))
+	page := views.LoginPage{Next: next, Form: views.Form{Values: values}}
+
+	if email == "" || password == "" {
+		page.Form.Errors = switchboard.FieldErrors{}
+		if email == "" {
+			page.Form.Errors.Add("email", "Enter your email address.")
+		}
+		if password == "" {
+			page.Form.Errors.Add("password", "Enter your password.")
+		}
+		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
+	}
+	// Both limits take their token before any work, so parallel attempts
+	// all count.
+	if !s.limits.loginClient.allow(c.RealIP()) || !s.limits.loginAccount.allow(email) {
+		s.logger.Warn("login rate limited", "ip", c.RealIP())
+		page.Form.Message = "Too many login attempts. Please wait a minute and try again."
+		return s.render(c, http.StatusTooManyRequests, views.Login(page))
+	}
+	p, hash, err := s.db.FindProfileByEmail(ctx, email)
+	if err != nil && switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+		return err
+	}
+	ok, err := s.hasher.verify(ctx, password, hash)
+	if err != nil {
+		return err
+	}
+	if !ok || p == nil {
+		s.logger.Warn("login failed", "ip", c.RealIP())
+		page.Form.Message = errLoginFailed
+		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
+	}
+	if err := s.logIn(c, p); err != nil {
+		return err
+	}
+	if next == "" {
+		next = s.landing(c, p)
+	}
+	return redirect(c, next)
+}
+
+func (s *Server) handleLogout(c echo.Context) error {
+	ctx := c.Request().Context()
+	// Destroy deletes the session from the store: the old cookie is
+	// worthless from now on.
+	if err := s.sessions.Destroy(ctx); err != nil {
+		return err
+	}
+	return redirect(c, "/login")
+}
+
+func (s *Server) handleForgotForm(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.Forgot(views.ForgotPage{}))
+}
+
+// handleForgot sends a reset link if the email is registered, and answers
+// the same either way.
+func (s *Server) handleForgot(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	email := switchboard.NormalizeEmail(values.Get("email"))
+	page := views.ForgotPage{Form: views.Form{Values: values}}
+	errs := switchboard.FieldErrors{}
+	switchboard.ValidateEmail(errs, "email", email)
+	if len(errs) > 0 {
+		page.Form.Errors = errs
+		return s.render(c, http.StatusUnprocessableEntity, views.Forgot(page))
+	}
+	if !s.limits.resetClient.allow(c.RealIP()) {
+		page.Form.Message = "Too many requests. Please wait a few minutes and try again."
+		return s.render(c, http.StatusTooManyRequests, views.Forgot(page))
+	}
+	page.Sent = true
+	// A limited account gets the same answer and simply no new email.
+	if !s.limits.resetAccount.allow(email) {
+		return s.render(c, http.StatusOK, views.Forgot(page))
+	}
+	p, _, err := s.db.FindProfileByEmail(ctx, email)
+	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
+		return s.render(c, http.StatusOK, views.Forgot(page))
+	} else if err != nil {
+		return err
+	}
+	token, hash := newToken()
+	msg, err := mail.PasswordReset(mail.PasswordResetMessage{To: p.Email, Name: p.Name(), Link: s.link("/password/reset/" + token), Lifetime: store.PasswordResetLifetime})
+	if err != nil {
+		return err
+	}
+	if err := s.db.CreatePasswordReset(ctx, p.ID, hash, msg); err != nil {
+		return err
+	}
+	s.notifyMail()
+	return s.render(c, http.StatusOK, views.Forgot(page))
+}
+
+func (s *Server) handleResetForm(c echo.Context) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	if _, err := s.db.FindPasswordReset(c.Request().Context(), hashToken(c.Param("token"))); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Reset(views.ResetPage{Action: c.Request().URL.Path}))
+}
+
+func (s *Server) handleReset(c echo.Context) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	hash := hashToken(c.Param("token"))
+	if _, err := s.db.FindPasswordReset(ctx, hash); err != nil {
+		return err
+	}
+	password := values.Get("password")
+	errs := switchboard.FieldErrors{}
+	switchboard.ValidatePassword(errs, "password", password)
+	if len(errs) > 0 {
+		return s.render(c, http.StatusUnprocessableEntity, views.Reset(views.ResetPage{Action: c.Request().URL.Path, Form: views.Form{Values: values, Errors: errs}}))
+	}
+	encoded, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ResetPassword(ctx, hash, encoded); err != nil {
+		return err
+	}
+	// Whoever was logged in here is logged out: they log in with the new
+	// password, which proves it works.
+	if err := s.sessions.Destroy(ctx); err != nil {
+		return err
+	}
+	s.flash(c, "Your password was changed. Log in with your new password.")
+	return redirect(c, "/login")
+}

@@ -1,0 +1,277 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"switchboard"
+)
+
+// Session keys. The session holds ids only; everything else is read from
+// the database on each request.
+const (
+	sessionProfile = "profile_id"
+	sessionEpoch   = "auth_epoch"
+	sessionSeen    = "seen"
+	sessionFlash   = "flash"
+)
+
+type requestKey int
+
+const (
+	requestIDKey requestKey = iota + 1
+	sectionKey
+)
+
+// logRequests writes one structured line per request. Paths holding tokens
+// are logged by their route, never as they are.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		id := randomID()
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestIDKey, id)))
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		err := next(c)
+		path := c.Request().URL.Path
+		if strings.Contains(c.Path(), ":token") {
+			path = c.Path()
+		}
+		attrs := []any{"id", id, "method", c.Request().Method, "path", path,
+			"status", c.Response().Status, "bytes", c.Response().Size,
+			"duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP()}
+		if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
+			attrs = append(attrs, "profile", p.ID)
+		}
+		s.logger.Info("request", attrs...)
+		return err
+	}
+}
+
+func randomID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// securityHeaders sets the headers every answer carries, and a fresh CSP
+// nonce for the page.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		nonce := randomID()
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; "+
+			"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.secure() {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		c.SetRequest(c.Request().WithContext(templ.WithNonce(c.Request().Context(), nonce)))
+		return next(c)
+	}
+}
+
+// sessionMiddleware loads the scs session, commits it just before the
+// answer's headers go out (once, whatever the handler did), and renders
+// errors while the session is still in scope.
+func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderCookie)
+		var token string
+		if ck, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = ck.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			// A session that cannot be read is no session.
+			s.logger.Warn("load session", "err", err)
+			ctx, _ = s.sessions.Load(r.Context(), "")
+		}
+		c.SetRequest(r.WithContext(ctx))
+		committed := false
+		c.Response().Before(func() {
+			if committed {
+				return
+			}
+			committed = true
+			ctx := c.Request().Context()
+			w := c.Response().Writer
+			switch s.sessions.Status(ctx) {
+			case scs.Modified:
+				token, expiry, err := s.sessions.Commit(ctx)
+				if err != nil {
+					s.logger.Error("commit session", "err", err)
+					return
+				}
+				s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+			case scs.Destroyed:
+				s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+			}
+		})
+		if err := next(c); err != nil {
+			s.handleError(err, c)
+		}
+		return nil
+	}
+}
+
+// loadProfile puts the logged-in profile, read from the database now, in
+// the request's context. A session whose profile is gone, whose password
+// changed since, or that was idle too long, is ended.
+func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		id := s.sessions.GetInt64(ctx, sessionProfile)
+		if id == 0 {
+			return next(c)
+		}
+		now := s.db.Now()
+		seen := time.Unix(s.sessions.GetInt64(ctx, sessionSeen), 0)
+		p, err := s.db.FindProfile(ctx, id)
+		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND || (err == nil && p.AuthEpoch != s.sessions.GetInt64(ctx, sessionEpoch)) || now.Sub(seen) > s.cfg.SessionIdle {
+			if err := s.sessions.Destroy(ctx); err != nil {
+				return err
+			}
+			return next(c)
+		} else if err != nil {
+			return err
+		}
+		if now.Sub(seen) > time.Minute {
+			s.sessions.Put(ctx, sessionSeen, now.Unix())
+		}
+		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithProfile(ctx, p)))
+		return next(c)
+	}
+}
+
+// csrf refuses state-changing requests that carry neither a valid token nor
+// a browser's Sec-Fetch-Site: same-origin.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	mw := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf",
+		CookieName:     "switchboard_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.secure(),
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   int(s.cfg.SessionLifetime / time.Second),
+		ErrorHandler: func(err error, c echo.Context) error {
+			s.logger.Warn("csrf refused", "path", c.Request().URL.Path, "ip", c.RealIP(), "err", err)
+			return switchboard.Errorf(switchboard.EFORBIDDEN, "This form has expired or did not come from Switchboard. Go back, reload the page and try again.")
+		},
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := mw(next)
+		return func(c echo.Context) error {
+			// Pages always get a real token for their forms: Echo would skip
+			// the token (and leave a placeholder) for a browser's GET.
+			r := c.Request()
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				r.Header.Del(echo.HeaderSecFetchSite)
+			}
+			return h(c)
+		}
+	}
+}
+
+// requireProfile sends visitors who are not logged in to the login page,
+// and back here afterwards.
+func (s *Server) requireProfile(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if switchboard.ProfileFromContext(c.Request().Context()) == nil {
+			return &switchboard.Error{Code: switchboard.EUNAUTHORIZED, Message: "Please log in to continue."}
+		}
+		return next(c)
+	}
+}
+
+// loadMembership reads, for every request inside /orgs/:org, the
+// organisation and the profile's place in it from the database. An
+// organisation the profile is not a member of answers 404, as one that does
+// not exist.
+func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		p := switchboard.ProfileFromContext(ctx)
+		if p == nil {
+			return &switchboard.Error{Code: switchboard.EUNAUTHORIZED, Message: "Please log in to continue."}
+		}
+		id, err := parseID(c.Param("org"))
+		if err != nil {
+			return errOrgNotFound
+		}
+		m, err := s.db.FindMembership(ctx, id, p.ID)
+		if err != nil {
+			return err
+		}
+		if p.LastOrgID != id && c.Request().Method == http.MethodGet {
+			if err := s.db.SetLastOrganisation(ctx, p.ID, id); err != nil {
+				return err
+			}
+		}
+		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithMembership(ctx, m)))
+		return next(c)
+	}
+}
+
+var errOrgNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "This organisation does not exist, or you are not a member of it.")
+
+// parseID reads a positive decimal id, and nothing else.
+func parseID(s string) (int64, error) {
+	if s == "" || len(s) > 18 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, errors.New("not an id")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("not an id")
+	}
+	return n, nil
+}
+
+// OrgRoute is a route inside an organisation and the permission it needs;
+// "" means any member.
+type OrgRoute struct {
+	Method     string
+	Path       string
+	Permission switchboard.Permission
+}
+
+// OrgRoutes lists every route inside an organisation, for the
+// authorization tests.
+func (s *Server) OrgRoutes() []OrgRoute { return s.orgRoutes }
+
+// section is the organisation section a request is in, for the switcher.
+type section struct {
+	path string
+	perm switchboard.Permission
+}
+
+// orgRoute adds a route inside an organisation that only members whose role
+// allows perm may use; everyone else gets the 403 page.
+func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.Permission, h echo.HandlerFunc) {
+	s.orgRoutes = append(s.orgRoutes, OrgRoute{Method: method, Path: "/orgs/:org" + path, Permission: perm})
+	sec := section{path: strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0], perm: perm}
+	g.Add(method, path, func(c echo.Context) error {
+		ctx := c.Request().Context()
+		m := switchboard.MembershipFromContext(ctx)
+		if perm != "" && !m.Can(perm) {
+			return s.forbidden(c, m, perm)
+		}
+		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, sectionKey, sec)))
+		return h(c)
+	})
+}

@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter is a set of token buckets by key (an email, a client address, an
+// organisation). Every attempt takes a token before any work is done, so
+// concurrent attempts are all counted. Idle buckets are forgotten.
+type limiter struct {
+	mu      sync.Mutex
+	every   rate.Limit
+	burst   int
+	buckets map[string]*bucket
+	swept   time.Time
+	now     func() time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// newLimiter allows burst attempts at once, then one every interval.
+func newLimiter(burst int, interval time.Duration) *limiter {
+	return &limiter{every: rate.Every(interval), burst: burst, buckets: map[string]*bucket{}, now: time.Now}
+}
+
+// allow takes one attempt for key, and reports whether it was allowed.
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.swept) > time.Minute {
+		// A bucket that has refilled completely is the same as no bucket.
+		full := time.Duration(float64(l.burst)/float64(l.every)) * time.Second
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > full {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
+}
+
+// limits are the rate limits of the panel. They stop scripts, not teams: an
+// office of 50 behind one address signing up in an hour, or an owner
+// inviting 50 colleagues in a row, stay well within them.
+type limits struct {
+	loginAccount *limiter // per email: 10 at once, then one every 30 s
+	loginClient  *limiter // per client address
+	signupClient *limiter
+	resetAccount *limiter
+	resetClient  *limiter
+	inviteOrg    *limiter
+	acceptClient *limiter
+}
+
+func newLimits() *limits {
+	return &limits{
+		loginAccount: newLimiter(10, 30*time.Second),
+		loginClient:  newLimiter(100, 2*time.Second),
+		signupClient: newLimiter(100, 20*time.Second),
+		resetAccount: newLimiter(5, 5*time.Minute),
+		resetClient:  newLimiter(50, 10*time.Second),
+		inviteOrg:    newLimiter(100, 10*time.Second),
+		acceptClient: newLimiter(60, 5*time.Second),
+	}
+}

@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"switchboard"
+	"switchboard/static"
+)
+
+// routes lists every route of the panel in one place.
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(middleware.Recover())
+	e.Use(s.logRequests, s.securityHeaders)
+	e.Use(middleware.BodyLimit("1M"))
+	e.Use(s.sessionMiddleware, s.csrf(), s.loadProfile)
+
+	// Public.
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(http.FS(static.FS)))))
+	e.GET("/", s.handleHome)
+	e.GET("/signup", s.handleSignupForm)
+	e.POST("/signup", s.handleSignup)
+	e.GET("/login", s.handleLoginForm)
+	e.POST("/login", s.handleLogin)
+	e.POST("/logout", s.handleLogout)
+	e.GET("/password/forgot", s.handleForgotForm)
+	e.POST("/password/forgot", s.handleForgot)
+	e.GET("/password/reset/:token", s.handleResetForm)
+	e.POST("/password/reset/:token", s.handleReset)
+
+	// Logged in.
+	in := e.Group("", s.requireProfile)
+	in.GET("/account", s.handleAccount)
+	in.POST("/account", s.handleAccountSave)
+	in.POST("/account/password", s.handlePasswordChange)
+	in.POST("/account/sessions", s.handleLogoutOthers)
+	in.GET("/orgs", s.handleOrgList)
+	in.GET("/orgs/new", s.handleOrgNewForm)
+	in.POST("/orgs/new", s.handleOrgCreate)
+
+	// Inside an organisation: each route with the permission it needs.
+	org := e.Group("/orgs/:org", s.requireProfile, s.loadMembership)
+	s.orgRoute(org, http.MethodGet, "", "", s.handleDashboard)
+	s.orgRoute(org, http.MethodGet, "/settings", switchboard.PermOrganisation, s.handleSettings)
+	s.orgRoute(org, http.MethodPost, "/settings", switchboard.PermOrganisation, s.handleSettingsSave)
+	s.orgRoute(org, http.MethodPost, "/delete", switchboard.PermOwnership, s.handleOrgDelete)
+}
+
+// staticHandler serves the embedded files with a day of caching.
+func staticHandler(fsys http.FileSystem) http.Handler {
+	fs := http.FileServer(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		fs.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealth(c echo.Context) error {
+	if err := s.db.Ping(c.Request().Context()); err != nil {
+		s.logger.Error("health check", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// handleHome sends a logged-in person to the organisation they used last,
+// and everyone else to the login page.
+func (s *Server) handleHome(c echo.Context) error {
+	p := switchboard.ProfileFromContext(c.Request().Context())
+	if p == nil {
+		return redirect(c, "/login")
+	}
+	return redirect(c, s.landing(c, p))
+}

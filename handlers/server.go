@@ -1,0 +1,154 @@
+// Package handlers is Switchboard's web server: routes, middleware and one
+// file per resource. Handlers read forms, call the store and render views;
+// they never hold SQL.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"switchboard/store"
+)
+
+// Notifier wakes the mail worker after an email was queued.
+type Notifier interface{ Notify() }
+
+// Config is what the server needs from the command line.
+type Config struct {
+	// BaseURL is the panel's public address; links in emails are built from
+	// it, never from the request's Host.
+	BaseURL *url.URL
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	Logger         *slog.Logger
+	// Mail is woken when an email is queued; may be nil.
+	Mail Notifier
+	// SessionIdle and SessionLifetime end sessions left unused, and every
+	// session after a while.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// HashConcurrency is how many password hashes may run at once.
+	HashConcurrency int
+}
+
+// Server serves the panel.
+type Server struct {
+	db       *store.DB
+	cfg      Config
+	logger   *slog.Logger
+	echo     *echo.Echo
+	sessions *scs.SessionManager
+	hasher   *hasher
+	limits   *limits
+
+	orgRoutes []OrgRoute
+}
+
+// New returns a server for db.
+func New(db *store.DB, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BaseURL == nil {
+		cfg.BaseURL = &url.URL{Scheme: "http", Host: "localhost:8080"}
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 8 * time.Hour
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if cfg.HashConcurrency == 0 {
+		cfg.HashConcurrency = 4
+	}
+	s := &Server{
+		db:     db,
+		cfg:    cfg,
+		logger: cfg.Logger,
+		hasher: newHasher(cfg.HashConcurrency),
+		limits: newLimits(),
+	}
+
+	sm := scs.New()
+	sm.Store = db.Sessions()
+	sm.Lifetime = cfg.SessionLifetime
+	sm.Cookie.Name = "switchboard_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	if s.secure() {
+		sm.Cookie.Secure = true
+		sm.Cookie.Name = "__Host-switchboard_session"
+	}
+	s.sessions = sm
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// secure reports whether the panel is served over https.
+func (s *Server) secure() bool { return s.cfg.BaseURL.Scheme == "https" }
+
+// link returns an absolute link to path on the panel, for emails.
+func (s *Server) link(path string) string {
+	u := *s.cfg.BaseURL
+	u.Path = singleJoin(u.Path, path)
+	u.RawQuery, u.Fragment = "", ""
+	return u.String()
+}
+
+func singleJoin(base, path string) string {
+	for len(base) > 0 && base[len(base)-1] == '/' {
+		base = base[:len(base)-1]
+	}
+	return base + path
+}
+
+// StartBackground runs the server's housekeeping (deleting expired
+// sessions) until ctx is done.
+func (s *Server) StartBackground(ctx context.Context) {
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.db.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+					s.logger.Error("delete expired sessions", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+func (s *Server) notifyMail() {
+	if s.cfg.Mail != nil {
+		s.cfg.Mail.Notify()
+	}
+}

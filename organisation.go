@@ -1,0 +1,175 @@
+package switchboard
+
+import "time"
+
+// Organisation is the business that contracts for messaging. It has members,
+// exactly one of whom is its owner.
+type Organisation struct {
+	ID          int64
+	Name        string
+	LegalName   string
+	VATNumber   string
+	Address     string
+	BillingMail string
+	// OwnerOnlyMembers switches the Members section to owner-only.
+	OwnerOnlyMembers bool
+	CreatedAt        time.Time
+}
+
+// Validate checks the organisation's details.
+func (o *Organisation) Validate() error {
+	f := FieldErrors{}
+	ValidateName(f, "name", "the organisation's name", o.Name)
+	validateOptional(f, "legal_name", o.LegalName, MaxNameLength)
+	validateOptional(f, "vat_number", o.VATNumber, 40)
+	validateOptional(f, "address", o.Address, 500)
+	if o.BillingMail != "" {
+		ValidateEmail(f, "billing_email", o.BillingMail)
+	}
+	return f.Err()
+}
+
+func validateOptional(f FieldErrors, field, value string, max int) {
+	if len([]rune(value)) > max {
+		f.Add(field, "This is too long.")
+	}
+}
+
+// Member is a profile's place in an organisation, with exactly one role.
+type Member struct {
+	OrgID     int64
+	ProfileID int64
+	Role      Role
+	JoinedAt  time.Time
+
+	// Joined from the profile, for lists.
+	Email     string
+	FirstName string
+	LastName  string
+}
+
+// Name is how the member is shown.
+func (m *Member) Name() string {
+	p := Profile{FirstName: m.FirstName, LastName: m.LastName}
+	return p.Name()
+}
+
+// Membership is what a request inside an organisation knows about who is
+// asking: the organisation and the asker's place in it, read from the
+// database for this request.
+type Membership struct {
+	Org    *Organisation
+	Member *Member
+}
+
+// Can reports whether the member may use section p now: the role's
+// permissions, narrowed by the organisation's settings.
+func (m *Membership) Can(p Permission) bool {
+	if m == nil || m.Member == nil {
+		return false
+	}
+	if p == PermMembers && m.Org.OwnerOnlyMembers && m.Member.Role.Kind != RoleOwner {
+		return false
+	}
+	return m.Member.Role.Can(p)
+}
+
+// IsOwner reports whether the member owns the organisation.
+func (m *Membership) IsOwner() bool {
+	return m != nil && m.Member != nil && m.Member.Role.Kind == RoleOwner
+}
+
+// MayGrant reports whether the member may give role r to someone, by
+// invitation or by a change of role. Nobody grants what they do not have,
+// and ownership moves only by transfer.
+func (m *Membership) MayGrant(r Role) bool {
+	if !m.Can(PermMembers) || r.Kind == RoleOwner {
+		return false
+	}
+	return m.Member.Role.Covers(r)
+}
+
+// MayManage reports whether the member may change the role of, or revoke,
+// target: never the owner, never themself, never someone more powerful.
+func (m *Membership) MayManage(target *Member) bool {
+	if !m.Can(PermMembers) || target.Role.Kind == RoleOwner || target.ProfileID == m.Member.ProfileID {
+		return false
+	}
+	return m.Member.Role.Covers(target.Role)
+}
+
+// OrgSummary is one line of "my organisations": the organisation and my
+// role in it.
+type OrgSummary struct {
+	ID   int64
+	Name string
+	Role Role
+	// OwnerOnlyMembers is needed to say which sections the role reaches.
+	OwnerOnlyMembers bool
+}
+
+// Can reports whether my role there allows p.
+func (o OrgSummary) Can(p Permission) bool {
+	m := Membership{Org: &Organisation{OwnerOnlyMembers: o.OwnerOnlyMembers}, Member: &Member{Role: o.Role}}
+	return m.Can(p)
+}
+
+// Invitation is an offer, sent by email, to join one organisation with one
+// role. Only the hash of its token is stored.
+type Invitation struct {
+	ID          int64
+	OrgID       int64
+	Email       string
+	Role        Role
+	InvitedBy   int64
+	InviterName string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	AcceptedAt  *time.Time
+	CancelledAt *time.Time
+	EmailSentAt *time.Time // when its latest email went out; nil while waiting in the outbox
+
+	OrgName string // joined, for the acceptance page
+}
+
+// InvitationLifetime is how long an invitation link works.
+const InvitationLifetime = 7 * 24 * time.Hour
+
+// Usable reports whether the invitation may still be accepted at now.
+func (i *Invitation) Usable(now time.Time) bool {
+	return i.AcceptedAt == nil && i.CancelledAt == nil && now.Before(i.ExpiresAt)
+}
+
+// AuditEntry is one line of an organisation's audit log.
+type AuditEntry struct {
+	ID        int64
+	OrgID     int64
+	ActorID   int64
+	ActorName string
+	Action    string
+	Target    string
+	Detail    string
+	IP        string
+	CreatedAt time.Time
+}
+
+// Email is a message waiting in the outbox or already sent.
+type Email struct {
+	ID      int64
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+}
+
+// Actor is who does something, for the audit log: the profile, its name and
+// the client address the request came from.
+type Actor struct {
+	ProfileID int64
+	Name      string
+	IP        string
+}

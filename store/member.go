@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"switchboard"
+)
+
+const memberColumns = `m.profile_id, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name, m.sort_name`
+
+const memberFrom = ` FROM members m
+	JOIN profiles p ON p.id = m.profile_id
+	LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id `
+
+func scanMember(row interface{ Scan(...any) error }, orgID int64) (*switchboard.Member, string, error) {
+	m := switchboard.Member{OrgID: orgID}
+	var kind, roleName, perms, sort string
+	var roleID, joined int64
+	if err := row.Scan(&m.ProfileID, &kind, &roleID, &roleName, &perms, &joined, &m.Email, &m.FirstName, &m.LastName, &sort); err != nil {
+		return nil, "", err
+	}
+	m.Role = makeRole(kind, roleID, roleName, perms)
+	m.JoinedAt = fromMillis(joined)
+	return &m, sort, nil
+}
+
+// MemberCursor is where a page of members starts: after this sort key and
+// profile id.
+type MemberCursor struct {
+	SortName  string
+	ProfileID int64
+}
+
+// ListMembers returns up to limit members of the organisation in name order,
+// after the cursor, whose name or email contains query; and the cursor of
+// the next page, or nil when this is the last. It pages by keyset over
+// members_by_name: one query, however deep the page.
+func (db *DB) ListMembers(ctx context.Context, orgID int64, query string, after MemberCursor, limit int) ([]switchboard.Member, *MemberCursor, error) {
+	q := `SELECT ` + memberColumns + memberFrom + `WHERE m.org_id = ? AND (m.sort_name, m.profile_id) > (?, ?)`
+	args := []any{orgID, after.SortName, after.ProfileID}
+	if query = strings.ToLower(strings.TrimSpace(query)); query != "" {
+		q += ` AND m.sort_name LIKE ? ESCAPE '\'`
+		args = append(args, "%"+escapeLike(query)+"%")
+	}
+	q += ` ORDER BY m.sort_name, m.profile_id LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: list members of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	list := make([]switchboard.Member, 0, limit)
+	var next *MemberCursor
+	for rows.Next() {
+		m, sort, err := scanMember(rows, orgID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: list members of organisation %d: %w", orgID, err)
+		}
+		if len(list) == limit {
+			last := list[limit-1]
+			next = &MemberCursor{SortName: sortName(last.FirstName, last.LastName, last.Email), ProfileID: last.ProfileID}
+			break
+		}
+		list = append(list, *m)
+		_ = sort
+	}
+	return list, next, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// FindMember returns the member profileID of the organisation; a profile
+// that is not a member (of this organisation) is ENOTFOUND.
+func (db *DB) FindMember(ctx context.Context, orgID, profileID int64) (*switchboard.Member, error) {
+	m, _, err := scanMember(db.read.QueryRowContext(ctx, `SELECT `+memberColumns+memberFrom+`WHERE m.org_id = ? AND m.profile_id = ?`, orgID, profileID), orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("member")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find member %d of organisation %d: %w", profileID, orgID, err)
+	}
+	return m, nil
+}
+
+// MemberCounts are the numbers on an organisation's dashboard.
+type MemberCounts struct {
+	Members int
+	Pending int
+}
+
+// CountMembers counts the organisation's members and pending invitations.
+func (db *DB) CountMembers(ctx context.Context, orgID int64) (MemberCounts, error) {
+	var c MemberCounts
+	err := db.read.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM members WHERE org_id = ?),
+		(SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?)`,
+		orgID, orgID, millis(db.Now())).Scan(&c.Members, &c.Pending)
+	if err != nil {
+		return c, fmt.Errorf("store: count members of organisation %d: %w", orgID, err)
+	}
+	return c, nil
+}
+
+// TransferCandidates returns up to limit members who could become owner:
+// everyone but the owner, by name.
+func (db *DB) TransferCandidates(ctx context.Context, orgID int64, limit int) ([]switchboard.Member, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+memberColumns+memberFrom+`WHERE m.org_id = ? AND m.role != 'owner' ORDER BY m.sort_name, m.profile_id LIMIT ?`, orgID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: transfer candidates of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var list []switchboard.Member
+	for rows.Next() {
+		m, _, err := scanMember(rows, orgID)
+		if err != nil {
+			return nil, fmt.Errorf("store: transfer candidates of organisation %d: %w", orgID, err)
+		}
+		list = append(list, *m)
+	}
+	return list, rows.Err()
+}
+
+// roleColumns returns the values of the role and custom_role_id columns.
+func roleColumns(r switchboard.Role) (string, any) {
+	if r.Kind == switchboard.RoleCustom {
+		return string(r.Kind), r.ID
+	}
+	return string(r.Kind), nil
+}
+
+// checkCustomRole makes sure a custom role belongs to the organisation.
+func checkCustomRole(ctx context.Context, tx *sql.Tx, orgID int64, r switchboard.Role) error {
+	if r.Kind != switchboard.RoleCustom {
+		return nil
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM roles WHERE id = ? AND org_id = ?`, r.ID, orgID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("role")
+	}
+	return err
+}
+
+var errMemberChanged = switchboard.Errorf(switchboard.ECONFLICT, "This member's role changed while you were looking. Reload the page and try again.")
+
+// ChangeRole gives the member target the role r. It acts only if the
+// member still has the role the caller checked (target.Role), never on the
+// owner, and never hands out ownership: that is TransferOwnership.
+func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int64, target *switchboard.Member, r switchboard.Role) error {
+	if r.Kind == switchboard.RoleOwner {
+		return switchboard.Errorf(switchboard.EFORBIDDEN, "Ownership moves only by transfer.")
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkCustomRole(ctx, tx, orgID, r); err != nil {
+			return err
+		}
+		kind, custom := roleColumns(r)
+		oldKind, oldCustom := roleColumns(target.Role)
+		res, err := tx.ExecContext(ctx, `UPDATE members SET role = ?, custom_role_id = ?
+			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS ?`,
+			kind, custom, orgID, target.ProfileID, oldKind, oldCustom)
+		if err != nil {
+			return fmt.Errorf("store: change role of member %d in organisation %d: %w", target.ProfileID, orgID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errMemberChanged
+		}
+		return db.audit(ctx, tx, orgID, actor, "member.role_changed", target.Email, target.Role.Name+" → "+r.Name)
+	})
+}
+
+// RemoveMember takes the member's access away (action "member.revoked") or
+// records that they left ("member.left"). The owner is never removed.
+func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID int64, target *switchboard.Member, action string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		oldKind, oldCustom := roleColumns(target.Role)
+		res, err := tx.ExecContext(ctx, `DELETE FROM members
+			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS ?`,
+			orgID, target.ProfileID, oldKind, oldCustom)
+		if err != nil {
+			return fmt.Errorf("store: remove member %d from organisation %d: %w", target.ProfileID, orgID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errMemberChanged
+		}
+		return db.audit(ctx, tx, orgID, actor, action, target.Email, target.Role.Name)
+	})
+}
+
+// TransferOwnership makes the member toID the owner and the current owner
+// fromID an Administrator, in one transaction: the organisation has one
+// owner before and after, never none and never two.
+func (db *DB) TransferOwnership(ctx context.Context, actor switchboard.Actor, orgID, fromID, toID int64) error {
+	if fromID == toID {
+		return switchboard.Errorf(switchboard.EINVALID, "You already own this organisation.")
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var email string
+		if err := tx.QueryRowContext(ctx, `SELECT p.email FROM members m JOIN profiles p ON p.id = m.profile_id WHERE m.org_id = ? AND m.profile_id = ?`, orgID, toID).Scan(&email); errors.Is(err, sql.ErrNoRows) {
+			return notFound("member")
+		} else if err != nil {
+			return fmt.Errorf("store: transfer ownership of organisation %d: %w", orgID, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE members SET role = 'administrator', custom_role_id = NULL WHERE org_id = ? AND profile_id = ? AND role = 'owner'`, orgID, fromID)
+		if err != nil {
+			return fmt.Errorf("store: transfer ownership of organisation %d: %w", orgID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return switchboard.Errorf(switchboard.ECONFLICT, "You are no longer the owner of this organisation.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET role = 'owner', custom_role_id = NULL WHERE org_id = ? AND profile_id = ?`, orgID, toID); err != nil {
+			return fmt.Errorf("store: transfer ownership of organisation %d: %w", orgID, err)
+		}
+		return db.audit(ctx, tx, orgID, actor, "ownership.transferred", email, "")
+	})
+}

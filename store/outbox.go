@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"switchboard"
+)
+
+// enqueue writes an email to the outbox inside tx and returns its id. The
+// mail worker sends it once the transaction has committed.
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (int64, error) {
+	now := millis(db.Now())
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, now, now).Scan(&e.ID)
+	if err != nil {
+		return 0, fmt.Errorf("store: enqueue email: %w", err)
+	}
+	return e.ID, nil
+}
+
+// DueEmails returns up to limit unsent emails whose next attempt is due at
+// now, oldest first.
+func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, recipient, subject, body_text, body_html, attempts, next_attempt_at, last_error
+		FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due emails: %w", err)
+	}
+	defer rows.Close()
+	var list []switchboard.Email
+	for rows.Next() {
+		var e switchboard.Email
+		var next int64
+		if err := rows.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.Attempts, &next, &e.LastError); err != nil {
+			return nil, fmt.Errorf("store: due emails: %w", err)
+		}
+		e.NextAttemptAt = fromMillis(next)
+		list = append(list, e)
+	}
+	return list, rows.Err()
+}
+
+// NextEmailAt returns when the next unsent email is due, and false when the
+// outbox is empty.
+func (db *DB) NextEmailAt(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL`).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next email: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMillis(next.Int64), true, nil
+}
+
+// MarkEmailSent records that the email went out.
+func (db *DB) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, millis(at), id)
+		if err != nil {
+			return fmt.Errorf("store: mark email %d sent: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// MarkEmailFailed records a failed attempt and when to try again.
+func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`, reason, millis(next), id)
+		if err != nil {
+			return fmt.Errorf("store: mark email %d failed: %w", id, err)
+		}
+		return nil
+	})
+}

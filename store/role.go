@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"switchboard"
+)
+
+func permissionsColumn(ps []switchboard.Permission) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, " ")
+}
+
+// RoleUsage is a custom role with how many members and pending invitations
+// hold it.
+type RoleUsage struct {
+	switchboard.Role
+	Members     int
+	Invitations int
+}
+
+// ListRoles returns the organisation's custom roles by name, with their use.
+func (db *DB) ListRoles(ctx context.Context, orgID int64) ([]RoleUsage, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.name, r.permissions,
+		(SELECT COUNT(*) FROM members m WHERE m.custom_role_id = r.id),
+		(SELECT COUNT(*) FROM invitations i WHERE i.custom_role_id = r.id AND i.accepted_at IS NULL AND i.cancelled_at IS NULL)
+		FROM roles r WHERE r.org_id = ? ORDER BY r.name COLLATE NOCASE, r.id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list roles of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var list []RoleUsage
+	for rows.Next() {
+		var u RoleUsage
+		var id int64
+		var name, perms string
+		if err := rows.Scan(&id, &name, &perms, &u.Members, &u.Invitations); err != nil {
+			return nil, fmt.Errorf("store: list roles of organisation %d: %w", orgID, err)
+		}
+		u.Role = makeRole(string(switchboard.RoleCustom), id, name, perms)
+		list = append(list, u)
+	}
+	return list, rows.Err()
+}
+
+// FindRole returns the custom role id of the organisation; another
+// organisation's role is ENOTFOUND.
+func (db *DB) FindRole(ctx context.Context, orgID, id int64) (*switchboard.Role, error) {
+	var name, perms string
+	err := db.read.QueryRowContext(ctx, `SELECT name, permissions FROM roles WHERE id = ? AND org_id = ?`, id, orgID).Scan(&name, &perms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("role")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find role %d of organisation %d: %w", id, orgID, err)
+	}
+	r := makeRole(string(switchboard.RoleCustom), id, name, perms)
+	return &r, nil
+}
+
+var errRoleName = &switchboard.Error{Code: switchboard.ECONFLICT, Message: "A role with this name already exists.",
+	Fields: switchboard.FieldErrors{"name": "A role with this name already exists. Choose another."}}
+
+// CreateRole adds a custom role to the organisation.
+func (db *DB) CreateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
+	r.Kind = switchboard.RoleCustom
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO roles (org_id, name, permissions, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			orgID, strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), millis(db.Now())).Scan(&r.ID)
+		if isUnique(err) {
+			return errRoleName
+		} else if err != nil {
+			return fmt.Errorf("store: create role in organisation %d: %w", orgID, err)
+		}
+		return db.audit(ctx, tx, orgID, actor, "role.created", r.Name, permissionsColumn(r.Permissions))
+	})
+}
+
+// UpdateRole renames the custom role and sets its sections; its members get
+// the new sections on their next request.
+func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, permissions = ? WHERE id = ? AND org_id = ?`,
+			strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), r.ID, orgID)
+		if isUnique(err) {
+			return errRoleName
+		} else if err != nil {
+			return fmt.Errorf("store: update role %d in organisation %d: %w", r.ID, orgID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return notFound("role")
+		}
+		return db.audit(ctx, tx, orgID, actor, "role.updated", r.Name, permissionsColumn(r.Permissions))
+	})
+}
+
+// DeleteRole deletes a custom role that no member and no pending invitation
+// holds.
+func (db *DB) DeleteRole(ctx context.Context, actor switchboard.Actor, orgID, id int64) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var name string
+		var members, invitations int
+		err := tx.QueryRowContext(ctx, `SELECT name,
+			(SELECT COUNT(*) FROM members WHERE custom_role_id = roles.id),
+			(SELECT COUNT(*) FROM invitations WHERE custom_role_id = roles.id AND accepted_at IS NULL AND cancelled_at IS NULL)
+			FROM roles WHERE id = ? AND org_id = ?`, id, orgID).Scan(&name, &members, &invitations)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("role")
+		} else if err != nil {
+			return fmt.Errorf("store: delete role %d in organisation %d: %w", id, orgID, err)
+		}
+		if members > 0 || invitations > 0 {
+			return switchboard.Errorf(switchboard.ECONFLICT, "The role %s is still held by %d members and %d pending invitations. Give them another role first.", name, members, invitations)
+		}
+		// Invitations that were accepted or cancelled keep no role to point at.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE custom_role_id = ? AND org_id = ?`, id, orgID); err != nil {
+			return fmt.Errorf("store: delete role %d in organisation %d: %w", id, orgID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE id = ? AND org_id = ?`, id, orgID); err != nil {
+			return fmt.Errorf("store: delete role %d in organisation %d: %w", id, orgID, err)
+		}
+		return db.audit(ctx, tx, orgID, actor, "role.deleted", name, "")
+	})
+}

@@ -1,0 +1,226 @@
+// Package store keeps Switchboard's data in one SQLite file: profiles,
+// organisations, members, invitations, the outbox, the audit log and the
+// sessions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"switchboard"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the database. Writes go through one connection, in immediate
+// transactions, so they queue in Go instead of failing with "database is
+// locked"; reads use a pool of their own.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	path  string
+
+	// Now returns the current time; tests move it to expire tokens.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date. A database written by a newer Switchboard is refused.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: a database path is required")
+	}
+	if strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		return nil, errors.New("store: an in-memory database cannot be shared by the writer and the readers; use a file")
+	}
+	dsn := func(extra string) string {
+		v := url.Values{}
+		v.Add("_pragma", "foreign_keys(1)")
+		v.Add("_pragma", "journal_mode(WAL)")
+		v.Add("_pragma", "busy_timeout(10000)")
+		v.Add("_pragma", "synchronous(NORMAL)")
+		v.Add("_time_format", "sqlite")
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode() + extra
+	}
+	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	read, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+
+	db := &DB{write: write, read: read, path: path, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database, checkpointing the write-ahead log.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		_, _ = db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for /healthz.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Backup writes a consistent copy of the database to path while it runs.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	_, err := db.write.ExecContext(ctx, `VACUUM INTO ?`, path)
+	if err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations that have not run yet, each in
+// its own transaction, and refuses a database that knows more migrations
+// than this binary.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: list migrations: %w", err)
+	}
+	sort.Strings(names)
+
+	var newest int
+	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	known := 0
+	for _, name := range names {
+		v, err := migrationVersion(name)
+		if err != nil {
+			return err
+		}
+		known = max(known, v)
+	}
+	if newest > known {
+		return fmt.Errorf("store: the database %s was written by a newer version of Switchboard (schema %d, this binary knows %d); run that version or restore a backup", db.path, newest, known)
+	}
+
+	for _, name := range names {
+		v, _ := migrationVersion(name)
+		if v <= newest {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("store: read %s: %w", name, err)
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				v, strings.TrimPrefix(name, "migrations/"), db.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func migrationVersion(name string) (int, error) {
+	base := strings.TrimPrefix(name, "migrations/")
+	var v int
+	if _, err := fmt.Sscanf(base, "%04d_", &v); err != nil || v <= 0 {
+		return 0, fmt.Errorf("store: migration %s is not named NNNN_name.sql", base)
+	}
+	return v, nil
+}
+
+// tx runs fn in one immediate write transaction, committing if fn returns
+// nil.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// rtx runs fn in one read transaction, so that what it reads is one
+// consistent snapshot.
+func (db *DB) rtx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// isUnique reports whether err is a UNIQUE (or primary key) violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// millis stores times as Unix milliseconds.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func fromNullMillis(ms sql.NullInt64) *time.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := fromMillis(ms.Int64)
+	return &t
+}
+
+// notFound is the error for a row that is missing or belongs to another
+// organisation: the two look the same.
+func notFound(what string) error {
+	return switchboard.Errorf(switchboard.ENOTFOUND, "This %s does not exist, or you do not have access to it.", what)
+}

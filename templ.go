@@ -1,0 +1,3 @@
+package switchboard
+
+//go:generate go tool templ generate

@@ -1,0 +1,86 @@
+// Package views holds Switchboard's pages as templ components. Each page
+// takes one view model; the layout reads the profile, the flash and the CSRF
+// token from the request context (see WithChrome).
+package views
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"switchboard"
+)
+
+// Chrome is what every page's layout needs to know about the request.
+type Chrome struct {
+	Profile *switchboard.Profile
+	Orgs    []switchboard.OrgSummary // the profile's organisations, for the switcher
+	Current *switchboard.Membership  // the organisation in the URL, if any
+	Flash   string
+	CSRF    string
+	// Section is the path segment of the organisation section being shown
+	// ("members", "settings", "" for the dashboard) and the permission it
+	// needs, so the switcher can keep the person on the same section.
+	Section     string
+	SectionPerm switchboard.Permission
+}
+
+type chromeKey struct{}
+
+// WithChrome returns ctx carrying c for the layout.
+func WithChrome(ctx context.Context, c *Chrome) context.Context {
+	return context.WithValue(ctx, chromeKey{}, c)
+}
+
+func chrome(ctx context.Context) *Chrome {
+	if c, ok := ctx.Value(chromeKey{}).(*Chrome); ok {
+		return c
+	}
+	return &Chrome{}
+}
+
+// Form holds what a person typed into a form and what was wrong with it.
+type Form struct {
+	Values  url.Values
+	Errors  switchboard.FieldErrors
+	Message string // a message about the whole form
+}
+
+// Value returns the typed value of field.
+func (f Form) Value(field string) string { return f.Values.Get(field) }
+
+// Error returns the message shown beside field.
+func (f Form) Error(field string) string { return f.Errors[field] }
+
+// orgPath returns the path of section in organisation id.
+func orgPath(id int64, section string) string {
+	p := "/orgs/" + strconv.FormatInt(id, 10)
+	if section != "" {
+		p += "/" + section
+	}
+	return p
+}
+
+// switchPath is where the switcher sends the person for organisation o: the
+// same section when their role there allows it, its dashboard otherwise.
+func switchPath(c *Chrome, o switchboard.OrgSummary) string {
+	if c.Section != "" && (c.SectionPerm == "" || o.Can(c.SectionPerm)) {
+		return orgPath(o.ID, c.Section)
+	}
+	return orgPath(o.ID, "")
+}
+
+func date(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
+
+func dateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
