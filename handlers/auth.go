@@ -172,6 +172,13 @@ func (s *Server) handleLogout(c echo.Context) error {
 	if err := s.sessions.Destroy(ctx); err != nil {
 		return err
 	}
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	if next := safeNext(values.Get("next")); next != "" {
+		return redirect(c, next)
+	}
 	return redirect(c, "/login")
 }
 

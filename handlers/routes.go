@@ -31,6 +31,9 @@ func (s *Server) routes() {
 	e.POST("/password/forgot", s.handleForgot)
 	e.GET("/password/reset/:token", s.handleResetForm)
 	e.POST("/password/reset/:token", s.handleReset)
+	e.GET("/invitations/:token", s.handleInvitation)
+	e.POST("/invitations/:token", s.handleInvitationAccept)
+	e.POST("/invitations/:token/signup", s.handleInvitationSignup)
 
 	// Logged in.
 	in := e.Group("", s.requireProfile)
@@ -47,7 +50,21 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodGet, "", "", s.handleDashboard)
 	s.orgRoute(org, http.MethodGet, "/settings", switchboard.PermOrganisation, s.handleSettings)
 	s.orgRoute(org, http.MethodPost, "/settings", switchboard.PermOrganisation, s.handleSettingsSave)
+	s.orgRoute(org, http.MethodPost, "/settings/members-policy", switchboard.PermOwnership, s.handleMembersPolicy)
+	s.orgRoute(org, http.MethodPost, "/transfer", switchboard.PermOwnership, s.handleTransfer)
 	s.orgRoute(org, http.MethodPost, "/delete", switchboard.PermOwnership, s.handleOrgDelete)
+	s.orgRoute(org, http.MethodPost, "/leave", "", s.handleLeave)
+	s.orgRoute(org, http.MethodGet, "/members", switchboard.PermMembers, s.handleMembers)
+	s.orgRoute(org, http.MethodPost, "/members/:profile/role", switchboard.PermMembers, s.handleMemberRole)
+	s.orgRoute(org, http.MethodPost, "/members/:profile/revoke", switchboard.PermMembers, s.handleMemberRevoke)
+	s.orgRoute(org, http.MethodPost, "/invitations", switchboard.PermMembers, s.handleInvite)
+	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/resend", switchboard.PermMembers, s.handleInvitationResend)
+	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/cancel", switchboard.PermMembers, s.handleInvitationCancel)
+	s.orgRoute(org, http.MethodGet, "/audit", switchboard.PermMembers, s.handleAudit)
+	s.orgRoute(org, http.MethodGet, "/roles", switchboard.PermOwnership, s.handleRoles)
+	s.orgRoute(org, http.MethodPost, "/roles", switchboard.PermOwnership, s.handleRoleCreate)
+	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)
+	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
 }
 
 // staticHandler serves the embedded files with a day of caching.

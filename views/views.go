@@ -84,3 +84,45 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+func queryEscape(s string) string { return url.QueryEscape(s) }
+
+func searchSuffix(q string) string {
+	if q == "" {
+		return ""
+	}
+	return "?q=" + url.QueryEscape(q)
+}
+
+// hasValue reports whether the form's field holds value among its values.
+func hasValue(f Form, field, value string) bool {
+	for _, v := range f.Values[field] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+var auditActions = map[string]string{
+	"invitation.sent":       "Invitation sent",
+	"invitation.resent":     "Invitation resent",
+	"invitation.cancelled":  "Invitation cancelled",
+	"invitation.accepted":   "Invitation accepted",
+	"member.role_changed":   "Role changed",
+	"member.revoked":        "Access revoked",
+	"member.left":           "Left the organisation",
+	"ownership.transferred": "Ownership transferred",
+	"role.created":          "Role created",
+	"role.updated":          "Role changed",
+	"role.deleted":          "Role deleted",
+	"setting.changed":       "Setting changed",
+	"organisation.updated":  "Details changed",
+}
+
+func auditAction(a string) string {
+	if s, ok := auditActions[a]; ok {
+		return s
+	}
+	return a
+}

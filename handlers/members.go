@@ -1,0 +1,290 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard"
+	"switchboard/store"
+	"switchboard/views"
+)
+
+// membersPerPage is how many members one page of the members list shows.
+const membersPerPage = 50
+
+// encodeCursor and decodeCursor keep the keyset cursor opaque in URLs.
+func encodeCursor(c *store.MemberCursor) string {
+	if c == nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ProfileID, 10) + "\x00" + c.SortName))
+}
+
+func decodeCursor(s string) store.MemberCursor {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.MemberCursor{}
+	}
+	id, name, ok := strings.Cut(string(b), "\x00")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil {
+		return store.MemberCursor{}
+	}
+	return store.MemberCursor{SortName: name, ProfileID: n}
+}
+
+// grantable returns the roles the member may give: built-in and custom
+// roles they hold every permission of, never Owner.
+func (s *Server) grantable(c echo.Context, m *switchboard.Membership) ([]switchboard.Role, error) {
+	roles, err := s.db.ListRoles(c.Request().Context(), m.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var list []switchboard.Role
+	for _, r := range switchboard.BuiltinRoles {
+		if m.MayGrant(r) {
+			list = append(list, r)
+		}
+	}
+	for _, r := range roles {
+		if m.MayGrant(r.Role) {
+			list = append(list, r.Role)
+		}
+	}
+	return list, nil
+}
+
+// membersPage builds the members page as it is now.
+func (s *Server) membersPage(c echo.Context) (views.MembersPage, error) {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	q := strings.TrimSpace(c.QueryParam("q"))
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	after := c.QueryParam("after")
+	page := views.MembersPage{Membership: m, Query: q, First: after == "", Now: s.db.Now(), Invite: views.Form{Values: map[string][]string{"role": {string(switchboard.RoleSender)}}}}
+	members, next, err := s.db.ListMembers(ctx, m.Org.ID, q, decodeCursor(after), membersPerPage)
+	if err != nil {
+		return page, err
+	}
+	page.Members, page.NextCursor = members, encodeCursor(next)
+	if page.Grantable, err = s.grantable(c, m); err != nil {
+		return page, err
+	}
+	page.Pending, page.PendingAll, err = s.db.ListPendingInvitations(ctx, m.Org.ID, 100)
+	return page, err
+}
+
+func (s *Server) handleMembers(c echo.Context) error {
+	page, err := s.membersPage(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Members(page))
+}
+
+// parseRole reads a role key from a form and resolves it within the
+// organisation: a custom role of another organisation is not found.
+func (s *Server) parseRole(c echo.Context, orgID int64, key string) (switchboard.Role, bool, error) {
+	kind, id, ok := switchboard.ParseRoleKey(key)
+	if !ok {
+		return switchboard.Role{}, false, nil
+	}
+	if kind != switchboard.RoleCustom {
+		return switchboard.BuiltinRole(kind), true, nil
+	}
+	r, err := s.db.FindRole(c.Request().Context(), orgID, id)
+	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
+		return switchboard.Role{}, false, nil
+	} else if err != nil {
+		return switchboard.Role{}, false, err
+	}
+	return *r, true, nil
+}
+
+// target reads the member named in the URL, within the organisation of the
+// URL: another organisation's member is not found.
+func (s *Server) target(c echo.Context, m *switchboard.Membership) (*switchboard.Member, error) {
+	id, err := parseID(c.Param("profile"))
+	if err != nil {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This member does not exist.")
+	}
+	return s.db.FindMember(c.Request().Context(), m.Org.ID, id)
+}
+
+// memberError re-renders the members page with msg beside a member's row.
+func (s *Server) memberError(c echo.Context, status int, profileID int64, msg string) error {
+	page, err := s.membersPage(c)
+	if err != nil {
+		return err
+	}
+	page.MemberError = map[int64]string{profileID: msg}
+	return s.render(c, status, views.Members(page))
+}
+
+func (s *Server) handleMemberRole(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	target, err := s.target(c, m)
+	if err != nil {
+		return err
+	}
+	if !m.MayManage(target) {
+		s.logger.Warn("role change refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID)
+		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot change the role of %s: nobody changes the owner's role or their own, and administrators cannot change a role more powerful than theirs.", target.Email)
+	}
+	r, ok, err := s.parseRole(c, m.Org.ID, values.Get("role"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.memberError(c, http.StatusUnprocessableEntity, target.ProfileID, "Choose a role from the list.")
+	}
+	if !m.MayGrant(r) {
+		s.logger.Warn("role grant refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "role", r.Key())
+		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot give the role %s: nobody grants more than they hold, and ownership moves only by transfer.", r.Name)
+	}
+	if cur := values.Get("current_role"); cur != "" && cur != target.Role.Key() {
+		return s.memberError(c, http.StatusConflict, target.ProfileID, "This member's role changed while you were looking. Check it and try again.")
+	}
+	if r.Key() == target.Role.Key() {
+		return redirect(c, orgPath(m.Org.ID, "members"))
+	}
+	if err := s.db.ChangeRole(ctx, s.actor(c), m.Org.ID, target, r); err != nil {
+		return err
+	}
+	s.flash(c, target.Name()+" is now "+r.Name+".")
+	return redirect(c, orgPath(m.Org.ID, "members"))
+}
+
+func (s *Server) handleMemberRevoke(c echo.Context) error {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	target, err := s.target(c, m)
+	if err != nil {
+		return err
+	}
+	if !m.MayManage(target) {
+		s.logger.Warn("revoke refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID)
+		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot revoke the access of %s: the owner's access cannot be revoked, nor your own (leave instead), nor that of a more powerful role.", target.Email)
+	}
+	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, target, "member.revoked"); err != nil {
+		return err
+	}
+	s.flash(c, target.Name()+" no longer has access to "+m.Org.Name+".")
+	return redirect(c, orgPath(m.Org.ID, "members"))
+}
+
+// handleLeave lets a member leave the organisation; the owner must transfer
+// ownership or delete it first.
+func (s *Server) handleLeave(c echo.Context) error {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	if m.IsOwner() {
+		return switchboard.Errorf(switchboard.EFORBIDDEN, "The owner cannot leave. Transfer ownership to another member, or delete the organisation, first.")
+	}
+	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, m.Member, "member.left"); err != nil {
+		return err
+	}
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.flash(c, "You left "+m.Org.Name+".")
+	return redirect(c, "/orgs")
+}
+
+// handleTransfer hands the organisation to another member once the owner
+// has confirmed with their password; the owner becomes an Administrator.
+func (s *Server) handleTransfer(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	p := switchboard.ProfileFromContext(ctx)
+	errs := switchboard.FieldErrors{}
+	var target *switchboard.Member
+	if id, err := parseID(values.Get("profile_id")); err != nil {
+		errs.Add("profile_id", "Choose the member who will own the organisation.")
+	} else if target, err = s.db.FindMember(ctx, m.Org.ID, id); err != nil {
+		if switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+			return err
+		}
+		errs.Add("profile_id", "Choose a member of this organisation.")
+	} else if target.ProfileID == p.ID {
+		errs.Add("profile_id", "You already own this organisation.")
+	}
+	if values.Get("confirm_password") == "" {
+		errs.Add("confirm_password", "Enter your password to confirm.")
+	} else if len(errs) == 0 {
+		if !s.limits.loginAccount.allow(p.Email) {
+			return switchboard.Errorf(switchboard.ETOOMANY, "Too many attempts. Please wait a minute and try again.")
+		}
+		hash, err := s.db.PasswordHash(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if ok, err := s.hasher.verify(ctx, values.Get("confirm_password"), hash); err != nil {
+			return err
+		} else if !ok {
+			errs.Add("confirm_password", "This is not your password.")
+		}
+	}
+	if len(errs) > 0 {
+		page, err := s.settingsPage(c)
+		if err != nil {
+			return err
+		}
+		page.Transfer = views.Form{Values: values, Errors: errs}
+		return s.render(c, http.StatusUnprocessableEntity, views.Settings(page))
+	}
+	if err := s.db.TransferOwnership(ctx, s.actor(c), m.Org.ID, p.ID, target.ProfileID); err != nil {
+		return err
+	}
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.flash(c, target.Name()+" now owns "+m.Org.Name+". You are an Administrator.")
+	return redirect(c, orgPath(m.Org.ID, ""))
+}
+
+// handleMembersPolicy switches "only the owner manages members".
+func (s *Server) handleMembersPolicy(c echo.Context) error {
+	values, err := form(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	ownerOnly := values.Get("owner_only_members") == "on"
+	if err := s.db.SetOwnerOnlyMembers(ctx, s.actor(c), m.Org.ID, ownerOnly); err != nil {
+		return err
+	}
+	if ownerOnly {
+		s.flash(c, "Only you manage members now.")
+	} else {
+		s.flash(c, "Administrators may manage members again.")
+	}
+	return redirect(c, orgPath(m.Org.ID, "settings"))
+}
+
+func (s *Server) handleAudit(c echo.Context) error {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	before, _ := parseID(c.QueryParam("before"))
+	entries, next, err := s.db.ListAudit(ctx, m.Org.ID, before, 50)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Audit(views.AuditPage{Membership: m, Entries: entries, Next: next, First: before == 0}))
+}
