@@ -36,14 +36,14 @@ func (s *Server) routes() {
 	e.POST("/invitations/:token/signup", s.handleInvitationSignup)
 
 	// Logged in.
-	in := e.Group("", s.requireProfile)
-	in.GET("/account", s.handleAccount)
-	in.POST("/account", s.handleAccountSave)
-	in.POST("/account/password", s.handlePasswordChange)
-	in.POST("/account/sessions", s.handleLogoutOthers)
-	in.GET("/orgs", s.handleOrgList)
-	in.GET("/orgs/new", s.handleOrgNewForm)
-	in.POST("/orgs/new", s.handleOrgCreate)
+	in := s.requireProfile
+	e.GET("/account", s.handleAccount, in)
+	e.POST("/account", s.handleAccountSave, in)
+	e.POST("/account/password", s.handlePasswordChange, in)
+	e.POST("/account/sessions", s.handleLogoutOthers, in)
+	e.GET("/orgs", s.handleOrgList, in)
+	e.GET("/orgs/new", s.handleOrgNewForm, in)
+	e.POST("/orgs/new", s.handleOrgCreate, in)
 
 	// Inside an organisation: each route with the permission it needs.
 	org := e.Group("/orgs/:org", s.requireProfile, s.loadMembership)

@@ -1,0 +1,365 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSignup(t *testing.T) {
+	a := newApp(t)
+
+	t.Run("creates the profile and its first organisation", func(t *testing.T) {
+		p := a.signup("Jane@Example.com ", "Acme")
+		if p.email != "Jane@Example.com " {
+			t.Fatal("setup")
+		}
+		prof, _, err := a.db.FindProfileByEmail(context.Background(), "jane@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prof.Email != "jane@example.com" {
+			t.Errorf("email stored as %q, want trimmed and lower-cased", prof.Email)
+		}
+		m := membership(t, a.db, p.org, prof.ID)
+		if m == nil || !m.IsOwner() || m.Org.Name != "Acme" {
+			t.Fatalf("membership = %+v, want owner of Acme", m)
+		}
+		res := p.get(path(p.org, ""))
+		wantStatus(t, res, http.StatusOK)
+		wantContains(t, res, "<h1>Acme</h1>", "Welcome to Switchboard")
+	})
+
+	long := strings.Repeat("x", 101)
+	cases := []struct {
+		name  string
+		form  url.Values
+		field string
+		msg   string
+	}{
+		{"empty", url.Values{}, "email", "Enter your email address."},
+		{"malformed email", url.Values{"email": {"jane@"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "email", "Enter an email address like name@example.com."},
+		{"email with a name", url.Values{"email": {"Jane <jane@example.com>"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "email", "Enter an email address like"},
+		{"overlong first name", url.Values{"email": {"a@example.com"}, "first_name": {long}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "first_name", "at most 100 characters"},
+		{"control characters", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D\r\nBcc: x"}, "org_name": {"O"}, "password": {testPassword}}, "last_name", "control characters"},
+		{"missing organisation", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "password": {testPassword}}, "org_name", "Enter your organisation&#39;s name."},
+		{"short password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"seven77"}}, "password", "at least 8 characters"},
+		{"common password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"Password123"}}, "password", "most common"},
+		{"taken email in another case", url.Values{"email": {"JANE@example.COM"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "email", "already exists"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := a.client().post("/signup", tc.form)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="`+tc.field+`-error"`, tc.msg, `aria-invalid="true"`)
+			// What was typed is kept (but never the password).
+			if v := tc.form.Get("first_name"); v != "" && v != long {
+				wantContains(t, res, `value="`+v+`"`)
+			}
+			wantNotContains(t, res, testPassword)
+		})
+	}
+
+	t.Run("a long password with spaces and emoji is kept whole", func(t *testing.T) {
+		pw := strings.Repeat("🙂 pass ", 20) // 160 characters
+		c := a.client()
+		res := c.post("/signup", url.Values{"email": {"emoji@example.com"}, "first_name": {"E"}, "last_name": {"M"}, "org_name": {"O"}, "password": {pw}})
+		wantStatus(t, res, http.StatusSeeOther)
+		wantStatus(t, a.client().post("/login", url.Values{"email": {"emoji@example.com"}, "password": {pw[:len(pw)-1]}}), http.StatusUnprocessableEntity)
+		wantStatus(t, a.client().post("/login", url.Values{"email": {"emoji@example.com"}, "password": {pw}}), http.StatusSeeOther)
+	})
+
+	t.Run("repeated fields act on the first value only", func(t *testing.T) {
+		c := a.client()
+		f := url.Values{"email": {"first@example.com", "second@example.com"}, "first_name": {"R"}, "last_name": {"F"}, "org_name": {"O"}, "password": {testPassword}}
+		wantStatus(t, c.post("/signup", f), http.StatusSeeOther)
+		if _, _, err := a.db.FindProfileByEmail(context.Background(), "second@example.com"); err == nil {
+			t.Fatal("the second value of a repeated email field made a profile")
+		}
+		if _, _, err := a.db.FindProfileByEmail(context.Background(), "first@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+
+	t.Run("wrong password and unknown email answer the same", func(t *testing.T) {
+		wrong := a.client().post("/login", url.Values{"email": {"owner@example.com"}, "password": {"not the password"}})
+		unknown := a.client().post("/login", url.Values{"email": {"nobody@example.com"}, "password": {"not the password"}})
+		wantStatus(t, wrong, http.StatusUnprocessableEntity)
+		wantStatus(t, unknown, http.StatusUnprocessableEntity)
+		wantContains(t, wrong, "The email or password is not correct.")
+		wantContains(t, unknown, "The email or password is not correct.")
+		strip := func(s string) string {
+			return strings.NewReplacer("nobody@example.com", "", "owner@example.com", "").Replace(csrfValue.ReplaceAllString(s, ""))
+		}
+		if strip(wrong.body) != strip(unknown.body) {
+			t.Error("the pages for a wrong password and an unknown email differ")
+		}
+	})
+
+	t.Run("empty fields", func(t *testing.T) {
+		res := a.client().post("/login", url.Values{})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantContains(t, res, `id="email-error"`, `id="password-error"`)
+	})
+
+	t.Run("lands on the organisation used last", func(t *testing.T) {
+		other := p.post("/orgs/new", url.Values{"name": {"Second"}})
+		wantStatus(t, other, http.StatusSeeOther)
+		p.get(path(p.org, "")) // use the first again
+		c := a.client()
+		res := c.post("/login", url.Values{"email": {"OWNER@example.com"}, "password": {testPassword}})
+		wantStatus(t, res, http.StatusSeeOther)
+		if res.location != path(p.org, "") {
+			t.Errorf("landed on %q, want %q", res.location, path(p.org, ""))
+		}
+	})
+
+	t.Run("the session token is renewed at login", func(t *testing.T) {
+		c := a.client()
+		c.get("/login")
+		c.post("/login", url.Values{"email": {"nobody@example.com"}, "password": {"x"}}) // no session yet
+		before := c.sessionCookie()
+		wantStatus(t, c.post("/login", url.Values{"email": {"owner@example.com"}, "password": {testPassword}}), http.StatusSeeOther)
+		after := c.sessionCookie()
+		if after == nil || (before != nil && before.Value == after.Value) {
+			t.Fatal("no new session token at login")
+		}
+	})
+
+	for _, tc := range []struct{ next, want string }{
+		{"/orgs/new", "/orgs/new"},
+		{"https://evil.example/", ""},
+		{"//evil.example/", ""},
+		{"/\\evil.example/", ""},
+		{"javascript:alert(1)", ""},
+	} {
+		t.Run("next="+tc.next, func(t *testing.T) {
+			page := a.client().get("/login?next=" + url.QueryEscape(tc.next))
+			wantStatus(t, page, http.StatusOK)
+			res := a.client().post("/login", url.Values{"email": {"owner@example.com"}, "password": {testPassword}, "next": {tc.next}})
+			wantStatus(t, res, http.StatusSeeOther)
+			if tc.want != "" && res.location != tc.want {
+				t.Errorf("went to %q, want %q", res.location, tc.want)
+			}
+			if tc.want == "" && !strings.HasPrefix(res.location, "/orgs") {
+				t.Errorf("went to %q, an off-site next must be ignored", res.location)
+			}
+		})
+	}
+
+	t.Run("a page asks to log in and comes back after", func(t *testing.T) {
+		c := a.client()
+		res := c.get(path(p.org, "settings"))
+		wantStatus(t, res, http.StatusSeeOther)
+		if res.location != "/login?next="+url.QueryEscape(path(p.org, "settings")) {
+			t.Fatalf("redirected to %q", res.location)
+		}
+		res = c.post("/login", url.Values{"email": {"owner@example.com"}, "password": {testPassword}, "next": {path(p.org, "settings")}})
+		if res.location != path(p.org, "settings") {
+			t.Fatalf("after login went to %q", res.location)
+		}
+	})
+}
+
+var csrfValue = regexpMust(`name="_csrf" value="[^"]*"`)
+
+func TestLoginRateLimit(t *testing.T) {
+	a := newApp(t)
+	a.signup("target@example.com", "Acme")
+	var wg sync.WaitGroup
+	statuses := make(chan int, 30)
+	for range 30 {
+		wg.Go(func() {
+			statuses <- a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password"}}).status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	limited := 0
+	for s := range statuses {
+		if s == http.StatusTooManyRequests {
+			limited++
+		} else if s != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", s)
+		}
+	}
+	// 10 attempts at once are allowed, then one every 30 seconds: of 30
+	// parallel attempts, at least 19 must have been refused.
+	if limited < 19 {
+		t.Fatalf("%d of 30 parallel attempts were limited, want at least 19", limited)
+	}
+	res := a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {testPassword}})
+	wantStatus(t, res, http.StatusTooManyRequests)
+	wantContains(t, res, "Too many login attempts")
+	// Another account from the same address is not locked out.
+	a.signup("other@example.com", "Other")
+	wantStatus(t, a.client().post("/login", url.Values{"email": {"other@example.com"}, "password": {testPassword}}), http.StatusSeeOther)
+}
+
+func TestLogout(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+	old := p.sessionCookie()
+	wantStatus(t, p.post("/logout", nil), http.StatusSeeOther)
+	wantStatus(t, p.get("/orgs"), http.StatusSeeOther)
+
+	// Replaying the old cookie fails: the session is gone from the store.
+	replay := a.client()
+	req, _ := http.NewRequest(http.MethodGet, a.ts.URL+"/orgs", nil)
+	req.AddCookie(old)
+	res := replay.do(req)
+	wantStatus(t, res, http.StatusSeeOther)
+	if !strings.HasPrefix(res.location, "/login") {
+		t.Fatalf("old cookie after logout reached %q", res.location)
+	}
+}
+
+func TestSessionsEnd(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+	other := a.login("owner@example.com", testPassword)
+	wantStatus(t, other.get("/orgs"), http.StatusOK)
+
+	t.Run("log out of all other sessions", func(t *testing.T) {
+		before := p.sessionCookie().Value
+		wantStatus(t, p.post("/account/sessions", nil), http.StatusSeeOther)
+		wantStatus(t, other.get("/orgs"), http.StatusSeeOther)
+		wantStatus(t, p.get("/orgs"), http.StatusOK)
+		if p.sessionCookie().Value == before {
+			t.Error("the remaining session kept its token")
+		}
+	})
+
+	t.Run("changing the password asks for the current one and ends other sessions", func(t *testing.T) {
+		other := a.login("owner@example.com", testPassword)
+		res := p.post("/account/password", url.Values{"current_password": {"wrong one"}, "new_password": {"another long passphrase"}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantContains(t, res, "This is not your current password.")
+		res = p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"qwerty123"}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantContains(t, res, "most common")
+		wantStatus(t, other.get("/orgs"), http.StatusOK)
+
+		wantStatus(t, p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"another long passphrase"}}), http.StatusSeeOther)
+		wantStatus(t, p.get("/orgs"), http.StatusOK)
+		wantStatus(t, other.get("/orgs"), http.StatusSeeOther)
+		wantStatus(t, a.client().post("/login", url.Values{"email": {"owner@example.com"}, "password": {testPassword}}), http.StatusUnprocessableEntity)
+		a.login("owner@example.com", "another long passphrase")
+	})
+
+	t.Run("idle sessions end", func(t *testing.T) {
+		c := a.login("owner@example.com", "another long passphrase")
+		wantStatus(t, c.get("/orgs"), http.StatusOK)
+		a.db.Now = func() time.Time { return time.Now().Add(9 * time.Hour) }
+		defer func() { a.db.Now = time.Now }()
+		wantStatus(t, c.get("/orgs"), http.StatusSeeOther)
+	})
+}
+
+func TestAccount(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+	res := p.get("/account")
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `<label for="first_name">First name</label>`, `<label for="time_zone">Time zone</label>`)
+
+	res = p.post("/account", url.Values{"first_name": {"Jane"}, "last_name": {""}, "language": {"fr"}, "time_zone": {"Mars/Olympus"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="last_name-error"`, `id="time_zone-error"`, `value="Mars/Olympus"`, `value="Jane"`)
+
+	wantStatus(t, p.post("/account", url.Values{"first_name": {"Jane"}, "last_name": {"Doe"}, "language": {"fr"}, "time_zone": {"Europe/Paris"}}), http.StatusSeeOther)
+	prof, err := a.db.FindProfile(context.Background(), p.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prof.Name() != "Jane Doe" || prof.Language != "fr" || prof.TimeZone != "Europe/Paris" {
+		t.Fatalf("profile = %+v", prof)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+	form := url.Values{"name": {"Renamed"}, "legal_name": {""}, "vat_number": {""}, "address": {""}, "billing_email": {""}}
+
+	t.Run("missing token", func(t *testing.T) {
+		res := p.postRaw(path(p.org, "settings"), form)
+		wantStatus(t, res, http.StatusForbidden)
+		wantContains(t, res, "This form has expired")
+	})
+	t.Run("wrong token", func(t *testing.T) {
+		f := url.Values{"_csrf": {"not-the-token"}}
+		for k, v := range form {
+			f[k] = v
+		}
+		wantStatus(t, p.postRaw(path(p.org, "settings"), f), http.StatusForbidden)
+	})
+	t.Run("cross-site browser request", func(t *testing.T) {
+		c := *p.client
+		c.header = http.Header{"Sec-Fetch-Site": {"cross-site"}}
+		wantStatus(t, c.post(path(p.org, "settings"), form), http.StatusForbidden)
+	})
+	t.Run("a POST without token and without Sec-Fetch-Site fails even with a session", func(t *testing.T) {
+		wantStatus(t, p.postRaw("/logout", url.Values{}), http.StatusForbidden)
+		wantStatus(t, p.get("/orgs"), http.StatusOK)
+	})
+	m := membership(t, a.db, p.org, p.profile)
+	if m.Org.Name != "Acme" {
+		t.Fatalf("a refused request renamed the organisation to %q", m.Org.Name)
+	}
+	t.Run("same-origin browser request without token", func(t *testing.T) {
+		c := *p.client
+		c.header = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+		wantStatus(t, c.postRaw(path(p.org, "settings"), form), http.StatusSeeOther)
+	})
+	t.Run("a page always carries a real token, even for a browser", func(t *testing.T) {
+		c := *p.client
+		c.header = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+		res := c.get(path(p.org, "settings"))
+		wantContains(t, res, `name="_csrf" value="`+p.csrf()+`"`)
+	})
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	a := newApp(t)
+	for _, path := range []string{"/login", "/nowhere", "/healthz"} {
+		res := a.client().get(path)
+		csp := res.header.Get("Content-Security-Policy")
+		for _, want := range []string{"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self' 'nonce-"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: CSP allows unsafe-inline", path)
+		}
+		if res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Referrer-Policy") == "" || res.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, res.header)
+		}
+	}
+	res := a.client().get("/nowhere")
+	wantStatus(t, res, http.StatusNotFound)
+	wantContains(t, res, "<h1>Page not found</h1>")
+	res = a.client().get("/password/reset/sometoken")
+	wantStatus(t, res, http.StatusGone)
+	if res.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("a page with a token in its URL has Referrer-Policy %q", res.header.Get("Referrer-Policy"))
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	a := newApp(t)
+	res := a.client().get("/healthz")
+	wantStatus(t, res, http.StatusOK)
+	a.db.Close()
+	wantStatus(t, a.client().get("/healthz"), http.StatusServiceUnavailable)
+}
