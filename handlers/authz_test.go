@@ -1,0 +1,233 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"switchboard"
+)
+
+// The permission table of PRODUCT.md, written out again by hand so that a
+// change to the code's table shows up here as a failure.
+var heldBy = map[string][]switchboard.Permission{
+	"owner": {"organisation", "members", "invoices", "sender_names", "messages", "campaigns", "contacts", "history",
+		"subscription_links", "credits", "api", "auto_replace", "products", "subaccounts", "ownership"},
+	"administrator": {"organisation", "members", "invoices", "sender_names", "messages", "campaigns", "contacts", "history",
+		"subscription_links", "credits", "api", "auto_replace", "products", "subaccounts"},
+	"sender": {"messages", "campaigns", "contacts", "history", "subscription_links", "credits"},
+	// The custom role of the fixture: Sender's sections and Members.
+	"custom": {"members", "messages", "campaigns", "contacts", "history", "subscription_links", "credits"},
+}
+
+// orgFixture is a fresh organisation with one member of each kind.
+type orgFixture struct {
+	org, target, invitation, role int64
+	name                          string
+}
+
+// authzWorld holds the people of the authorization tests, logged in once.
+type authzWorld struct {
+	a      *app
+	people map[string]*person
+}
+
+func newAuthzWorld(t *testing.T) *authzWorld {
+	a := newApp(t)
+	w := &authzWorld{a: a, people: map[string]*person{}}
+	for _, name := range []string{"owner", "administrator", "sender", "custom", "revoked", "outsider", "target"} {
+		w.people[name] = a.signup(name+"@example.com", name+"'s own")
+	}
+	return w
+}
+
+func randomHash() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}
+
+// addMember makes the profile a member with role through a real
+// invitation, as the owner.
+func (w *authzWorld) addMember(t *testing.T, org int64, name string, role switchboard.Role) {
+	t.Helper()
+	ctx := context.Background()
+	owner := w.people["owner"]
+	p := w.people[name]
+	hash := randomHash()
+	inv := &switchboard.Invitation{OrgID: org, Email: p.email, Role: role, InvitedBy: owner.profile, InviterName: "Owner"}
+	if err := w.a.db.CreateInvitation(ctx, switchboard.Actor{ProfileID: owner.profile}, inv, hash, &switchboard.Email{To: p.email, Subject: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := w.a.db.FindProfile(ctx, p.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.db.AcceptInvitation(ctx, hash, prof, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *authzWorld) fixture(t *testing.T) orgFixture {
+	t.Helper()
+	ctx := context.Background()
+	owner, err := w.a.db.FindProfile(ctx, w.people["owner"].profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := orgFixture{name: "Fixture " + rand.Text()[:6]}
+	org := &switchboard.Organisation{Name: f.name}
+	if err := w.a.db.CreateOrganisation(ctx, owner, org); err != nil {
+		t.Fatal(err)
+	}
+	f.org = org.ID
+	actor := switchboard.Actor{ProfileID: owner.ID}
+	custom := switchboard.Role{Name: "Team lead", Permissions: heldBy["custom"]}
+	if err := w.a.db.CreateRole(ctx, actor, f.org, &custom); err != nil {
+		t.Fatal(err)
+	}
+	f.role = custom.ID
+	w.addMember(t, f.org, "administrator", switchboard.BuiltinRole(switchboard.RoleAdministrator))
+	w.addMember(t, f.org, "sender", switchboard.BuiltinRole(switchboard.RoleSender))
+	w.addMember(t, f.org, "custom", custom)
+	w.addMember(t, f.org, "target", switchboard.BuiltinRole(switchboard.RoleSender))
+	w.addMember(t, f.org, "revoked", switchboard.BuiltinRole(switchboard.RoleAdministrator))
+	revoked, err := w.a.db.FindMember(ctx, f.org, w.people["revoked"].profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.db.RemoveMember(ctx, actor, f.org, revoked, "member.revoked"); err != nil {
+		t.Fatal(err)
+	}
+	f.target = w.people["target"].profile
+	inv := &switchboard.Invitation{OrgID: f.org, Email: "pending@example.com", Role: switchboard.BuiltinRole(switchboard.RoleSender), InvitedBy: owner.ID, InviterName: "Owner"}
+	if err := w.a.db.CreateInvitation(ctx, actor, inv, randomHash(), &switchboard.Email{To: inv.Email, Subject: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	f.invitation = inv.ID
+	return f
+}
+
+// routeCase says how to call one route inside an organisation: the
+// permission it must need, and a form that succeeds for those it allows.
+type routeCase struct {
+	perm switchboard.Permission
+	form func(f orgFixture) url.Values
+	// ownerRefused marks the one route the owner may not use: leaving.
+	ownerRefused bool
+}
+
+var routeCases = map[string]routeCase{
+	"GET /orgs/:org":                                     {perm: ""},
+	"POST /orgs/:org/leave":                              {perm: "", ownerRefused: true},
+	"GET /orgs/:org/settings":                            {perm: switchboard.PermOrganisation},
+	"POST /orgs/:org/settings":                           {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
+	"POST /orgs/:org/settings/members-policy":            {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"owner_only_members": {"on"}} }},
+	"POST /orgs/:org/transfer":                           {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"profile_id": {itoa(f.target)}, "confirm_password": {testPassword}} }},
+	"POST /orgs/:org/delete":                             {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"confirm_name": {f.name}} }},
+	"GET /orgs/:org/members":                             {perm: switchboard.PermMembers},
+	"POST /orgs/:org/members/:profile/role":              {perm: switchboard.PermMembers, form: func(f orgFixture) url.Values { return url.Values{"role": {"custom:" + itoa(f.role)}} }},
+	"POST /orgs/:org/members/:profile/revoke":            {perm: switchboard.PermMembers},
+	"POST /orgs/:org/invitations":                        {perm: switchboard.PermMembers, form: func(orgFixture) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"sender"}} }},
+	"POST /orgs/:org/invitations/:invitation/resend":     {perm: switchboard.PermMembers},
+	"POST /orgs/:org/invitations/:invitation/cancel":     {perm: switchboard.PermMembers},
+	"GET /orgs/:org/audit":                               {perm: switchboard.PermMembers},
+	"GET /orgs/:org/roles":                               {perm: switchboard.PermOwnership},
+	"POST /orgs/:org/roles":                              {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"name": {"Other"}, "permissions": {"messages"}} }},
+	"POST /orgs/:org/roles/:role":                        {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"name": {"Lead"}, "permissions": {"members", "messages"}} }},
+	"POST /orgs/:org/roles/:role/delete":                 {perm: switchboard.PermOwnership},
+}
+
+func fillPath(route string, f orgFixture) string {
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role)).Replace(route)
+}
+
+// TestAuthorizationTable walks every route inside an organisation as every
+// kind of visitor, each on a fresh organisation, and checks the answer.
+func TestAuthorizationTable(t *testing.T) {
+	w := newAuthzWorld(t)
+
+	// Every route inside an organisation has an entry, declares the
+	// permission written here, and was added through the checked path.
+	declared := map[string]bool{}
+	for _, r := range w.a.srv.OrgRoutes() {
+		key := r.Method + " " + r.Path
+		declared[key] = true
+		c, ok := routeCases[key]
+		if !ok {
+			t.Errorf("route %s has no entry in routeCases: add one", key)
+			continue
+		}
+		if c.perm != r.Permission {
+			t.Errorf("route %s needs %q, the table says %q", key, r.Permission, c.perm)
+		}
+	}
+	for _, r := range w.a.srv.Routes() {
+		if strings.HasPrefix(r, "GET /orgs/:org") || strings.HasPrefix(r, "POST /orgs/:org") {
+			if !declared[r] {
+				t.Errorf("route %s is inside an organisation but was not added with orgRoute", r)
+			}
+		}
+	}
+	for key := range routeCases {
+		if !declared[key] {
+			t.Errorf("routeCases has %s, which the server does not have", key)
+		}
+	}
+
+	visitors := []string{"owner", "administrator", "sender", "custom", "revoked", "outsider", "anonymous"}
+	for route, rc := range routeCases {
+		method, pattern, _ := strings.Cut(route, " ")
+		for _, who := range visitors {
+			t.Run(route+" as "+who, func(t *testing.T) {
+				f := w.fixture(t)
+				u := fillPath(pattern, f)
+				var c *client
+				if who == "anonymous" {
+					c = w.a.client()
+				} else {
+					c = w.people[who].client
+				}
+				var res *response
+				if method == http.MethodGet {
+					res = c.get(u)
+				} else {
+					form := url.Values{}
+					if rc.form != nil {
+						form = rc.form(f)
+					}
+					res = c.post(u, form)
+				}
+				switch who {
+				case "anonymous":
+					wantStatus(t, res, http.StatusSeeOther)
+					if !strings.HasPrefix(res.location, "/login") {
+						t.Fatalf("sent to %q, want /login", res.location)
+					}
+				case "revoked", "outsider":
+					wantStatus(t, res, http.StatusNotFound)
+					wantNotContains(t, res, f.name)
+				default:
+					allowed := rc.perm == ""
+					for _, p := range heldBy[who] {
+						allowed = allowed || p == rc.perm
+					}
+					if who == "owner" && rc.ownerRefused {
+						allowed = false
+					}
+					if !allowed {
+						wantStatus(t, res, http.StatusForbidden)
+						wantContains(t, res, "You don&#39;t have access")
+						return
+					}
+					if res.status != http.StatusOK && res.status != http.StatusSeeOther && res.status != http.StatusConflict {
+						t.Fatalf("%s may use this route but got %d\n%s", who, res.status, res.body)
+					}
+				}
+			})
+		}
+	}
+}
