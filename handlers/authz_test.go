@@ -121,24 +121,28 @@ type routeCase struct {
 }
 
 var routeCases = map[string]routeCase{
-	"GET /orgs/:org":                                     {perm: ""},
-	"POST /orgs/:org/leave":                              {perm: "", ownerRefused: true},
-	"GET /orgs/:org/settings":                            {perm: switchboard.PermOrganisation},
-	"POST /orgs/:org/settings":                           {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
-	"POST /orgs/:org/settings/members-policy":            {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"owner_only_members": {"on"}} }},
-	"POST /orgs/:org/transfer":                           {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"profile_id": {itoa(f.target)}, "confirm_password": {testPassword}} }},
-	"POST /orgs/:org/delete":                             {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"confirm_name": {f.name}} }},
-	"GET /orgs/:org/members":                             {perm: switchboard.PermMembers},
-	"POST /orgs/:org/members/:profile/role":              {perm: switchboard.PermMembers, form: func(f orgFixture) url.Values { return url.Values{"role": {"custom:" + itoa(f.role)}} }},
-	"POST /orgs/:org/members/:profile/revoke":            {perm: switchboard.PermMembers},
-	"POST /orgs/:org/invitations":                        {perm: switchboard.PermMembers, form: func(orgFixture) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"sender"}} }},
-	"POST /orgs/:org/invitations/:invitation/resend":     {perm: switchboard.PermMembers},
-	"POST /orgs/:org/invitations/:invitation/cancel":     {perm: switchboard.PermMembers},
-	"GET /orgs/:org/audit":                               {perm: switchboard.PermMembers},
-	"GET /orgs/:org/roles":                               {perm: switchboard.PermOwnership},
-	"POST /orgs/:org/roles":                              {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"name": {"Other"}, "permissions": {"messages"}} }},
-	"POST /orgs/:org/roles/:role":                        {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"name": {"Lead"}, "permissions": {"members", "messages"}} }},
-	"POST /orgs/:org/roles/:role/delete":                 {perm: switchboard.PermOwnership},
+	"GET /orgs/:org":                          {perm: ""},
+	"POST /orgs/:org/leave":                   {perm: "", ownerRefused: true},
+	"GET /orgs/:org/settings":                 {perm: switchboard.PermOrganisation},
+	"POST /orgs/:org/settings":                {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
+	"POST /orgs/:org/settings/members-policy": {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"owner_only_members": {"on"}} }},
+	"POST /orgs/:org/transfer": {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values {
+		return url.Values{"profile_id": {itoa(f.target)}, "confirm_password": {testPassword}}
+	}},
+	"POST /orgs/:org/delete":                         {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"confirm_name": {f.name}} }},
+	"GET /orgs/:org/members":                         {perm: switchboard.PermMembers},
+	"POST /orgs/:org/members/:profile/role":          {perm: switchboard.PermMembers, form: func(f orgFixture) url.Values { return url.Values{"role": {"custom:" + itoa(f.role)}} }},
+	"POST /orgs/:org/members/:profile/revoke":        {perm: switchboard.PermMembers},
+	"POST /orgs/:org/invitations":                    {perm: switchboard.PermMembers, form: func(orgFixture) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"sender"}} }},
+	"POST /orgs/:org/invitations/:invitation/resend": {perm: switchboard.PermMembers},
+	"POST /orgs/:org/invitations/:invitation/cancel": {perm: switchboard.PermMembers},
+	"GET /orgs/:org/audit":                           {perm: switchboard.PermMembers},
+	"GET /orgs/:org/roles":                           {perm: switchboard.PermOwnership},
+	"POST /orgs/:org/roles":                          {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"name": {"Other"}, "permissions": {"messages"}} }},
+	"POST /orgs/:org/roles/:role": {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values {
+		return url.Values{"name": {"Lead"}, "permissions": {"members", "messages"}}
+	}},
+	"POST /orgs/:org/roles/:role/delete": {perm: switchboard.PermOwnership},
 }
 
 func fillPath(route string, f orgFixture) string {

@@ -284,3 +284,5 @@ func membership(t testing.TB, db *store.DB, org, profile int64) *switchboard.Mem
 }
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
