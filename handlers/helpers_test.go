@@ -22,18 +22,20 @@ import (
 
 // app is the real server on httptest with a real database file.
 type app struct {
-	t    testing.TB
-	db   *store.DB
-	srv  *handlers.Server
-	ts   *httptest.Server
-	logs *strings.Builder
+	t     testing.TB
+	dbDir string
+	db    *store.DB
+	srv   *handlers.Server
+	ts    *httptest.Server
+	logs  *strings.Builder
 }
 
 const testBaseURL = "http://panel.example.test"
 
 func newApp(t testing.TB) *app {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func newApp(t testing.TB) *app {
 	srv := handlers.New(db, handlers.Config{BaseURL: base, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &app{t: t, db: db, srv: srv, ts: ts, logs: logs}
+	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts, logs: logs}
 }
 
 // client is one browser: its own cookie jar, no redirects followed.
@@ -286,3 +288,11 @@ func membership(t testing.TB, db *store.DB, org, profile int64) *switchboard.Mem
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

@@ -30,7 +30,7 @@ func (db *DB) ListAudit(ctx context.Context, orgID, before int64, limit int) ([]
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, COALESCE(actor_id, 0), actor_name, action, target, detail, ip, created_at
+	rows, err := db.query(ctx, `SELECT id, COALESCE(actor_id, 0), actor_name, action, target, detail, ip, created_at
 		FROM audit_log WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list audit of organisation %d: %w", orgID, err)

@@ -117,7 +117,7 @@ func (db *DB) ListPendingInvitations(ctx context.Context, orgID int64, limit int
 
 // FindInvitation returns the invitation id of the organisation.
 func (db *DB) FindInvitation(ctx context.Context, orgID, id int64) (*switchboard.Invitation, error) {
-	inv, err := scanInvitation(db.read.QueryRowContext(ctx, `SELECT `+invitationColumns+invitationFrom+`WHERE i.id = ? AND i.org_id = ?`, id, orgID))
+	inv, err := scanInvitation(db.queryRow(ctx, `SELECT `+invitationColumns+invitationFrom+`WHERE i.id = ? AND i.org_id = ?`, id, orgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("invitation")
 	} else if err != nil {
@@ -132,7 +132,7 @@ var errInvitationGone = switchboard.Errorf(switchboard.EGONE, "This invitation l
 // token that is unknown (never issued, replaced by a resend, or its
 // organisation deleted) is EGONE; the caller checks Usable for the rest.
 func (db *DB) FindInvitationByToken(ctx context.Context, tokenHash []byte) (*switchboard.Invitation, error) {
-	inv, err := scanInvitation(db.read.QueryRowContext(ctx, `SELECT `+invitationColumns+invitationFrom+`WHERE i.token_hash = ?`, tokenHash))
+	inv, err := scanInvitation(db.queryRow(ctx, `SELECT `+invitationColumns+invitationFrom+`WHERE i.token_hash = ?`, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errInvitationGone
 	} else if err != nil {

@@ -47,7 +47,7 @@ func (db *DB) CreateOrganisation(ctx context.Context, owner *switchboard.Profile
 // ListMemberships returns the organisations the profile belongs to, with
 // its role in each, by name.
 func (db *DB) ListMemberships(ctx context.Context, profileID int64) ([]switchboard.OrgSummary, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT o.id, o.name, o.owner_only_members, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, '')
+	rows, err := db.query(ctx, `SELECT o.id, o.name, o.owner_only_members, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, '')
 		FROM members m
 		JOIN organisations o ON o.id = m.org_id
 		LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
@@ -99,7 +99,7 @@ func (db *DB) FindMembership(ctx context.Context, orgID, profileID int64) (*swit
 	var kind, roleName, perms string
 	dest := scanOrganisation(nil, &o, &created)
 	dest = append(dest, &kind, &roleID, &roleName, &perms, &joined, &m.Email, &m.FirstName, &m.LastName)
-	err := db.read.QueryRowContext(ctx, `SELECT `+organisationColumns+`, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name
+	err := db.queryRow(ctx, `SELECT `+organisationColumns+`, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name
 		FROM members m
 		JOIN organisations o ON o.id = m.org_id
 		JOIN profiles p ON p.id = m.profile_id
@@ -120,7 +120,7 @@ func (db *DB) FindMembership(ctx context.Context, orgID, profileID int64) (*swit
 func (db *DB) FindOwner(ctx context.Context, orgID int64) (*switchboard.Member, error) {
 	m := switchboard.Member{OrgID: orgID, Role: switchboard.BuiltinRole(switchboard.RoleOwner)}
 	var joined int64
-	err := db.read.QueryRowContext(ctx, `SELECT m.profile_id, m.joined_at, p.email, p.first_name, p.last_name
+	err := db.queryRow(ctx, `SELECT m.profile_id, m.joined_at, p.email, p.first_name, p.last_name
 		FROM members m JOIN profiles p ON p.id = m.profile_id
 		WHERE m.org_id = ? AND m.role = 'owner'`, orgID).Scan(&m.ProfileID, &joined, &m.Email, &m.FirstName, &m.LastName)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -24,7 +24,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (in
 // DueEmails returns up to limit unsent emails whose next attempt is due at
 // now, oldest first.
 func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, recipient, subject, body_text, body_html, attempts, next_attempt_at, last_error
+	rows, err := db.query(ctx, `SELECT id, recipient, subject, body_text, body_html, attempts, next_attempt_at, last_error
 		FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due emails: %w", err)
@@ -47,7 +47,7 @@ func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switch
 // outbox is empty.
 func (db *DB) NextEmailAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL`).Scan(&next); err != nil {
+	if err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL`).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next email: %w", err)
 	}
 	if !next.Valid {

@@ -62,7 +62,7 @@ func (db *DB) CreateProfileWithOrganisation(ctx context.Context, p *switchboard.
 
 // FindProfile returns the profile with id.
 func (db *DB) FindProfile(ctx context.Context, id int64) (*switchboard.Profile, error) {
-	p, err := scanProfile(db.read.QueryRowContext(ctx, `SELECT `+profileColumns+` FROM profiles WHERE id = ?`, id))
+	p, err := scanProfile(db.queryRow(ctx, `SELECT `+profileColumns+` FROM profiles WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("profile")
 	} else if err != nil {
@@ -75,7 +75,7 @@ func (db *DB) FindProfile(ctx context.Context, id int64) (*switchboard.Profile, 
 // password hash.
 func (db *DB) FindProfileByEmail(ctx context.Context, email string) (*switchboard.Profile, string, error) {
 	var hash string
-	row := db.read.QueryRowContext(ctx, `SELECT `+profileColumns+`, password_hash FROM profiles WHERE email = ?`, switchboard.NormalizeEmail(email))
+	row := db.queryRow(ctx, `SELECT `+profileColumns+`, password_hash FROM profiles WHERE email = ?`, switchboard.NormalizeEmail(email))
 	var p switchboard.Profile
 	var created int64
 	err := row.Scan(&p.ID, &p.Email, &p.FirstName, &p.LastName, &p.Language, &p.TimeZone, &p.AuthEpoch, &p.LastOrgID, &created, &hash)
@@ -91,7 +91,7 @@ func (db *DB) FindProfileByEmail(ctx context.Context, email string) (*switchboar
 // PasswordHash returns the stored hash of the profile's password.
 func (db *DB) PasswordHash(ctx context.Context, profileID int64) (string, error) {
 	var hash string
-	err := db.read.QueryRowContext(ctx, `SELECT password_hash FROM profiles WHERE id = ?`, profileID).Scan(&hash)
+	err := db.queryRow(ctx, `SELECT password_hash FROM profiles WHERE id = ?`, profileID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", notFound("profile")
 	} else if err != nil {

@@ -32,7 +32,7 @@ func (db *DB) CreatePasswordReset(ctx context.Context, profileID int64, tokenHas
 // used, expired or unknown token is EGONE.
 func (db *DB) FindPasswordReset(ctx context.Context, tokenHash []byte) (int64, error) {
 	var profileID int64
-	err := db.read.QueryRowContext(ctx, `SELECT profile_id FROM password_resets WHERE token_hash = ? AND expires_at > ?`,
+	err := db.queryRow(ctx, `SELECT profile_id FROM password_resets WHERE token_hash = ? AND expires_at > ?`,
 		tokenHash, millis(db.Now())).Scan(&profileID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, errResetGone

@@ -28,7 +28,7 @@ type RoleUsage struct {
 
 // ListRoles returns the organisation's custom roles by name, with their use.
 func (db *DB) ListRoles(ctx context.Context, orgID int64) ([]RoleUsage, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.name, r.permissions,
+	rows, err := db.query(ctx, `SELECT r.id, r.name, r.permissions,
 		(SELECT COUNT(*) FROM members m WHERE m.custom_role_id = r.id),
 		(SELECT COUNT(*) FROM invitations i WHERE i.custom_role_id = r.id AND i.accepted_at IS NULL AND i.cancelled_at IS NULL)
 		FROM roles r WHERE r.org_id = ? ORDER BY r.name COLLATE NOCASE, r.id`, orgID)
@@ -54,7 +54,7 @@ func (db *DB) ListRoles(ctx context.Context, orgID int64) ([]RoleUsage, error) {
 // organisation's role is ENOTFOUND.
 func (db *DB) FindRole(ctx context.Context, orgID, id int64) (*switchboard.Role, error) {
 	var name, perms string
-	err := db.read.QueryRowContext(ctx, `SELECT name, permissions FROM roles WHERE id = ? AND org_id = ?`, id, orgID).Scan(&name, &perms)
+	err := db.queryRow(ctx, `SELECT name, permissions FROM roles WHERE id = ? AND org_id = ?`, id, orgID).Scan(&name, &perms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("role")
 	} else if err != nil {

@@ -23,7 +23,7 @@ func julian(t time.Time) float64 {
 // FindCtx returns the data of an unexpired session.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	err := s.db.read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = ? AND expiry > ?`, token, julian(s.db.Now())).Scan(&b)
+	err := s.db.queryRow(ctx, `SELECT data FROM sessions WHERE token = ? AND expiry > ?`, token, julian(s.db.Now())).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	} else if err != nil {
