@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+func TestParseFlags(t *testing.T) {
+	noEnv := func(string) string { return "" }
+
+	t.Run("defaults", func(t *testing.T) {
+		m := NewMain()
+		m.Stdout = io.Discard
+		if err := m.ParseFlags(nil, noEnv); err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.Addr != "localhost:8080" || m.Config.DB != "switchboard.db" || m.Config.BaseURL.String() != "http://localhost:8080" || m.Config.SMTPURL != "" {
+			t.Fatalf("config = %+v", m.Config)
+		}
+	})
+
+	t.Run("environment, and flags win over it", func(t *testing.T) {
+		env := map[string]string{
+			"SWITCHBOARD_DB":              "/tmp/from-env.db",
+			"SWITCHBOARD_ADDR":            "127.0.0.1:9999",
+			"SWITCHBOARD_BASE_URL":        "https://panel.example.com/",
+			"SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16",
+		}
+		m := NewMain()
+		m.Stdout = io.Discard
+		if err := m.ParseFlags([]string{"--db", "/tmp/from-flag.db"}, func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.DB != "/tmp/from-flag.db" || m.Config.Addr != "127.0.0.1:9999" || m.Config.BaseURL.String() != "https://panel.example.com" || len(m.Config.TrustedProxies) != 2 {
+			t.Fatalf("config = %+v", m.Config)
+		}
+	})
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "8080"}, "--addr:"},
+		{[]string{"--db", ""}, "--db:"},
+		{[]string{"--base-url", "ftp://panel"}, "--base-url:"},
+		{[]string{"--base-url", "panel.example.com"}, "--base-url:"},
+		{[]string{"--smtp-url", "smtp://"}, "--smtp-url:"},
+		{[]string{"--smtp-url", "imap://mail.example.com"}, "--smtp-url:"},
+		{[]string{"--smtp-url", "smtp://mail.example.com:99999"}, "--smtp-url:"},
+		{[]string{"--smtp-url", "smtp://mail.example.com?starttls=maybe"}, "--smtp-url:"},
+		{[]string{"--mail-from", "not an address"}, "--mail-from:"},
+		{[]string{"--trusted-proxies", "10.0.0.1,proxy.local"}, "--trusted-proxies:"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			m := NewMain()
+			m.Stdout = io.Discard
+			err := m.ParseFlags(tc.args, noEnv)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v, want one line starting %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBinary builds the real binary, runs it from an empty folder, and stops
+// it with SIGTERM: it must serve its embedded files, answer /healthz, exit 0
+// and leave a sound database.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "switchboard")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	info, _ := os.Stat(bin)
+	t.Logf("binary size: %.1f MiB", float64(info.Size())/(1<<20))
+
+	run := t.TempDir() // nothing beside the binary
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--db", "panel.db")
+	cmd.Dir = run
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	lines := bufio.NewScanner(stdout)
+	addr := ""
+	for addr == "" && lines.Scan() {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal(lines.Bytes(), &line) == nil && line.Msg == "switchboard is listening" {
+			addr = line.Addr
+		}
+	}
+	if addr == "" {
+		t.Fatal("the server never said it was listening")
+	}
+	logs := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for lines.Scan() {
+			b.WriteString(lines.Text() + "\n")
+		}
+		logs <- b.String()
+	}()
+
+	for _, c := range []struct {
+		path, want string
+	}{{"/healthz", "ok"}, {"/static/app.css", ":root"}, {"/login", "<h1>Log in</h1>"}} {
+		res, err := http.Get("http://" + addr + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), c.want) {
+			t.Fatalf("%s: %d %q", c.path, res.StatusCode, body)
+		}
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
+	if out := <-logs; !strings.Contains(out, "switchboard stopped") {
+		t.Fatalf("logs lack the clean stop:\n%s", out)
+	}
+
+	db, err := sql.Open("sqlite", filepath.Join(run, "panel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRowContext(context.Background(), "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	if _, err := os.Stat(filepath.Join(run, "panel.db-wal")); err == nil {
+		if st, _ := os.Stat(filepath.Join(run, "panel.db-wal")); st.Size() > 0 {
+			t.Errorf("the write-ahead log was left with %d bytes: the database was not closed cleanly", st.Size())
+		}
+	}
+}
