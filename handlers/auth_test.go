@@ -363,3 +363,17 @@ func TestHealthz(t *testing.T) {
 	a.db.Close()
 	wantStatus(t, a.client().get("/healthz"), http.StatusServiceUnavailable)
 }
+
+func TestInternalErrorPage(t *testing.T) {
+	a := newApp(t)
+	p := a.signup("owner@example.com", "Acme")
+	a.db.Close()
+	res := p.get(path(p.org, "members"))
+	wantStatus(t, res, http.StatusInternalServerError)
+	wantContains(t, res, "<h1>Something went wrong</h1>", "Please try again.")
+	for _, leak := range []string{"sql", "database", "goroutine", ".go:"} {
+		if strings.Contains(strings.ToLower(res.body), leak) {
+			t.Errorf("the error page shows %q", leak)
+		}
+	}
+}

@@ -95,10 +95,9 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if ck, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = ck.Value
 		}
-		ctx, err := s.sessions.Load(r.Context(), token)
-		if err != nil {
-			// A session that cannot be read is no session.
-			s.logger.Warn("load session", "err", err)
+		ctx, loadErr := s.sessions.Load(r.Context(), token)
+		if loadErr != nil {
+			// The error page still needs a session to render in.
 			ctx, _ = s.sessions.Load(r.Context(), "")
 		}
 		c.SetRequest(r.WithContext(ctx))
@@ -122,7 +121,11 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 				s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
 			}
 		})
-		if err := next(c); err != nil {
+		err := loadErr
+		if err == nil {
+			err = next(c)
+		}
+		if err != nil {
 			s.handleError(err, c)
 		}
 		return nil
@@ -266,12 +269,12 @@ func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.P
 	s.orgRoutes = append(s.orgRoutes, OrgRoute{Method: method, Path: "/orgs/:org" + path, Permission: perm})
 	sec := section{path: strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0], perm: perm}
 	g.Add(method, path, func(c echo.Context) error {
-		ctx := c.Request().Context()
+		ctx := context.WithValue(c.Request().Context(), sectionKey, sec)
+		c.SetRequest(c.Request().WithContext(ctx))
 		m := switchboard.MembershipFromContext(ctx)
 		if perm != "" && !m.Can(perm) {
 			return s.forbidden(c, m, perm)
 		}
-		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, sectionKey, sec)))
 		return h(c)
 	})
 }

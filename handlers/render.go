@@ -121,7 +121,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case code == switchboard.ENOTFOUND:
 		page.Status, page.Title = http.StatusNotFound, "Not found"
 	case code == switchboard.EFORBIDDEN:
-		page.Status, page.Title = http.StatusForbidden, "You don't have access to this"
+		page.Status, page.Title = http.StatusForbidden, "You don't have access to this section"
 	case code == switchboard.EGONE:
 		page.Status, page.Title = http.StatusGone, "This link no longer works"
 	case code == switchboard.ETOOMANY:
@@ -186,7 +186,7 @@ func (s *Server) forbidden(c echo.Context, m *switchboard.Membership, perm switc
 	}
 	e := &switchboard.Error{
 		Code:    switchboard.EFORBIDDEN,
-		Message: "You don't have access to this section: your role, " + m.Member.Role.Name + ", does not include " + sec.Name + ".",
+		Message: "Your role here, " + m.Member.Role.Name + ", does not include " + sec.Name + ".",
 		Fields:  switchboard.FieldErrors{"section": sec.Name, "role": role.Name},
 	}
 	if owner, err := s.db.FindOwner(c.Request().Context(), m.Org.ID); err == nil {

@@ -375,8 +375,17 @@ func TestSenderReachingMembersByURL(t *testing.T) {
 	wantStatus(t, res, http.StatusForbidden)
 	wantContains(t, res, "You don&#39;t have access to this section", "The Administrator role allows Members", "First owner (owner@example.com)")
 	wantStatus(t, tm.sender.post(path(tm.org, "invitations"), url.Values{"email": {"x@example.com"}, "role": {"sender"}}), http.StatusForbidden)
+	wantNotContains(t, res, `aria-current="page"`) // the 403 page is no section of the navigation
 	nav := tm.sender.get(path(tm.org, ""))
 	wantNotContains(t, nav, `href="`+path(tm.org, "members")+`"`, `href="`+path(tm.org, "settings")+`"`)
+
+	// A sender can leave from the dashboard, without the Members page.
+	wantContains(t, nav, "Leave organisation", `action="`+path(tm.org, "leave")+`"`)
+	wantStatus(t, tm.sender.post(path(tm.org, "leave"), nil), http.StatusSeeOther)
+	if membership(t, tm.a.db, tm.org, tm.sender.profile) != nil {
+		t.Fatal("the sender is still a member after leaving")
+	}
+	wantStatus(t, tm.sender.get(path(tm.org, "")), http.StatusNotFound)
 }
 
 func TestRevokedMemberOldSession(t *testing.T) {
@@ -591,3 +600,26 @@ var (
 	memberEmail = regexpMust(`<tr data-email="([^"]+)"`)
 	nextLink    = regexpMust(`<a href="([^"]+)" rel="next">`)
 )
+
+func TestInvitationRateLimit(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	// An owner inviting fifty colleagues in a row is never refused.
+	for i := range 50 {
+		wantStatus(t, owner.post(path(owner.org, "invitations"), url.Values{"email": {"colleague" + itoa(int64(i)) + "@example.com"}, "role": {"sender"}}), http.StatusSeeOther)
+	}
+	// A script is.
+	limited := false
+	for i := range 80 {
+		res := owner.post(path(owner.org, "invitations"), url.Values{"email": {"spam" + itoa(int64(i)) + "@example.com"}, "role": {"sender"}})
+		if res.status == http.StatusTooManyRequests {
+			wantContains(t, res, "Too many invitations", `value="spam`)
+			limited = true
+			break
+		}
+		wantStatus(t, res, http.StatusSeeOther)
+	}
+	if !limited {
+		t.Fatal("130 invitations in a row were all sent")
+	}
+}
