@@ -377,3 +377,37 @@ func TestInternalErrorPage(t *testing.T) {
 		}
 	}
 }
+
+func TestCookiesOverHTTPS(t *testing.T) {
+	a := newAppAt(t, "https://panel.example.com")
+	c := a.client()
+	c.get("/login")
+	req, _ := http.NewRequest(http.MethodPost, a.ts.URL+"/signup", strings.NewReader(url.Values{
+		"_csrf": {c.csrf()}, "email": {"o@example.com"}, "password": {testPassword}, "first_name": {"O"}, "last_name": {"W"}, "org_name": {"Acme"},
+	}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res := c.do(req)
+	wantStatus(t, res, http.StatusSeeOther)
+	var session string
+	for _, line := range res.header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, "__Host-switchboard_session=") {
+			session = line
+		}
+	}
+	for _, want := range []string{"Secure", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(session, want) {
+			t.Errorf("session cookie %q lacks %s", session, want)
+		}
+	}
+	if strings.Contains(session, "Domain=") {
+		t.Error("a __Host- cookie must not carry a Domain")
+	}
+	if !strings.Contains(res.header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Error("no HSTS over https")
+	}
+
+	plain := newApp(t).client().get("/login")
+	if plain.header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS over plain http")
+	}
+}

@@ -34,6 +34,12 @@ const testBaseURL = "http://panel.example.test"
 
 func newApp(t testing.TB) *app {
 	t.Helper()
+	return newAppAt(t, testBaseURL)
+}
+
+// newAppAt is newApp with another --base-url.
+func newAppAt(t testing.TB, baseURL string) *app {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
 	if err != nil {
@@ -41,7 +47,7 @@ func newApp(t testing.TB) *app {
 	}
 	t.Cleanup(func() { db.Close() })
 	logs := &strings.Builder{}
-	base, _ := url.Parse(testBaseURL)
+	base, _ := url.Parse(baseURL)
 	srv := handlers.New(db, handlers.Config{BaseURL: base, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
