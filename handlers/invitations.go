@@ -74,7 +74,7 @@ func (s *Server) handleInvite(c echo.Context) error {
 }
 
 // pendingInvitation reads the invitation named in the URL within the
-// organisation of the URL.
+// organisation of the URL, and checks that m may resend or cancel it.
 func (s *Server) pendingInvitation(c echo.Context, m *switchboard.Membership) (*switchboard.Invitation, error) {
 	id, err := parseID(c.Param("invitation"))
 	if err != nil {
@@ -87,6 +87,9 @@ func (s *Server) pendingInvitation(c echo.Context, m *switchboard.Membership) (*
 	if inv.AcceptedAt != nil || inv.CancelledAt != nil {
 		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This invitation is no longer pending.")
 	}
+	if !m.MayGrant(inv.Role) {
+		return nil, switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot resend or cancel an invitation to a role more powerful than yours.")
+	}
 	return inv, nil
 }
 
@@ -96,9 +99,6 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 	inv, err := s.pendingInvitation(c, m)
 	if err != nil {
 		return err
-	}
-	if !m.MayGrant(inv.Role) {
-		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot resend an invitation to a role more powerful than yours.")
 	}
 	token, hash := newToken()
 	msg, err := s.invitationEmail(c, m, inv.Email, inv.Role, token)
@@ -119,9 +119,6 @@ func (s *Server) handleInvitationCancel(c echo.Context) error {
 	inv, err := s.pendingInvitation(c, m)
 	if err != nil {
 		return err
-	}
-	if !m.MayGrant(inv.Role) {
-		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot cancel an invitation to a role more powerful than yours.")
 	}
 	if err := s.db.CancelInvitation(ctx, s.actor(c), m.Org.ID, inv.ID); err != nil {
 		return err

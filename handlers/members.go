@@ -108,13 +108,22 @@ func (s *Server) parseRole(c echo.Context, orgID int64, key string) (switchboard
 }
 
 // target reads the member named in the URL, within the organisation of the
-// URL: another organisation's member is not found.
+// URL (another organisation's member is not found), and checks that m may
+// change their role or revoke them.
 func (s *Server) target(c echo.Context, m *switchboard.Membership) (*switchboard.Member, error) {
 	id, err := parseID(c.Param("profile"))
 	if err != nil {
 		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This member does not exist.")
 	}
-	return s.db.FindMember(c.Request().Context(), m.Org.ID, id)
+	target, err := s.db.FindMember(c.Request().Context(), m.Org.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.MayManage(target) {
+		s.logger.Warn("member change refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID, "path", c.Path())
+		return nil, switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot change the role of %s or revoke their access: nobody acts on the owner or on themself, and nobody on a role more powerful than their own.", target.Email)
+	}
+	return target, nil
 }
 
 // memberError re-renders the members page with msg beside a member's row.
@@ -137,10 +146,6 @@ func (s *Server) handleMemberRole(c echo.Context) error {
 	target, err := s.target(c, m)
 	if err != nil {
 		return err
-	}
-	if !m.MayManage(target) {
-		s.logger.Warn("role change refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID)
-		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot change the role of %s: nobody changes the owner's role or their own, and administrators cannot change a role more powerful than theirs.", target.Email)
 	}
 	r, ok, err := s.parseRole(c, m.Org.ID, values.Get("role"))
 	if err != nil {
@@ -172,10 +177,6 @@ func (s *Server) handleMemberRevoke(c echo.Context) error {
 	target, err := s.target(c, m)
 	if err != nil {
 		return err
-	}
-	if !m.MayManage(target) {
-		s.logger.Warn("revoke refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID)
-		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot revoke the access of %s: the owner's access cannot be revoked, nor your own (leave instead), nor that of a more powerful role.", target.Email)
 	}
 	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, target, "member.revoked"); err != nil {
 		return err

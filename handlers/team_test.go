@@ -433,6 +433,14 @@ func TestEscalationThroughCustomRole(t *testing.T) {
 	wantStatus(t, tm.sender.post(path(tm.org, "members/"+itoa(tm.admin.profile)+"/revoke"), nil), http.StatusForbidden)
 	wantStatus(t, tm.sender.post(path(tm.org, "roles/"+itoa(roles[0].ID)), url.Values{"name": {"Recruiter"}, "permissions": {"members", "messages", "organisation"}}), http.StatusForbidden)
 	wantStatus(t, tm.sender.get(path(tm.org, "settings")), http.StatusForbidden)
+	// Nor act on an invitation to a role they lack.
+	tm.a.invite(tm.owner, tm.org, "future-admin@example.com", "administrator")
+	adminInv := pendingID(t, tm.a, tm.org, "future-admin@example.com")
+	wantStatus(t, tm.sender.post(path(tm.org, "invitations/"+itoa(adminInv)+"/cancel"), nil), http.StatusForbidden)
+	wantStatus(t, tm.sender.post(path(tm.org, "invitations/"+itoa(adminInv)+"/resend"), nil), http.StatusForbidden)
+	if pendingID(t, tm.a, tm.org, "future-admin@example.com") != adminInv {
+		t.Fatal("the invitation changed")
+	}
 
 	// A role cannot hold ownership, even through a tampered form.
 	res = tm.owner.post(path(tm.org, "roles"), url.Values{"name": {"Sneaky"}, "permissions": {"members", "ownership"}})
