@@ -30,6 +30,7 @@ func (db *DB) ListAudit(ctx context.Context, orgID, before int64, limit int) ([]
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	limit = max(limit, 1) // a page holds at least one entry; the next id needs it
 	rows, err := db.query(ctx, `SELECT id, COALESCE(actor_id, 0), actor_name, action, target, detail, ip, created_at
 		FROM audit_log WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit+1)
 	if err != nil {

@@ -40,6 +40,7 @@ type MemberCursor struct {
 // the next page, or nil when this is the last. It pages by keyset over
 // members_by_name: one query, however deep the page.
 func (db *DB) ListMembers(ctx context.Context, orgID int64, query string, after MemberCursor, limit int) ([]switchboard.Member, *MemberCursor, error) {
+	limit = max(limit, 1) // a page holds at least one member; the cursor needs it
 	q := `SELECT ` + memberColumns + memberFrom + `WHERE m.org_id = ? AND (m.sort_name, m.profile_id) > (?, ?)`
 	args := []any{orgID, after.SortName, after.ProfileID}
 	if query = strings.ToLower(strings.TrimSpace(query)); query != "" {
@@ -57,18 +58,18 @@ func (db *DB) ListMembers(ctx context.Context, orgID int64, query string, after 
 	defer rows.Close()
 	list := make([]switchboard.Member, 0, limit)
 	var next *MemberCursor
+	var lastSort string
 	for rows.Next() {
 		m, sort, err := scanMember(rows, orgID)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: list members of organisation %d: %w", orgID, err)
 		}
 		if len(list) == limit {
-			last := list[limit-1]
-			next = &MemberCursor{SortName: sortName(last.FirstName, last.LastName, last.Email), ProfileID: last.ProfileID}
+			next = &MemberCursor{SortName: lastSort, ProfileID: list[limit-1].ProfileID}
 			break
 		}
 		list = append(list, *m)
-		_ = sort
+		lastSort = sort
 	}
 	return list, next, rows.Err()
 }

@@ -70,6 +70,7 @@ var errRoleName = &switchboard.Error{Code: switchboard.ECONFLICT, Message: "A ro
 // CreateRole adds a custom role to the organisation.
 func (db *DB) CreateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
 	r.Kind = switchboard.RoleCustom
+	r.Name = strings.TrimSpace(r.Name)
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO roles (org_id, name, permissions, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
 			orgID, strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), millis(db.Now())).Scan(&r.ID)
@@ -85,6 +86,7 @@ func (db *DB) CreateRole(ctx context.Context, actor switchboard.Actor, orgID int
 // UpdateRole renames the custom role and sets its sections; its members get
 // the new sections on their next request.
 func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
+	r.Name = strings.TrimSpace(r.Name)
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, permissions = ? WHERE id = ? AND org_id = ?`,
 			strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), r.ID, orgID)

@@ -1,0 +1,104 @@
+package store_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"switchboard"
+)
+
+func TestOutbox(t *testing.T) {
+	db := newDB(t)
+	p, _ := newOwner(t, db, "Ann", "Lee", "ann@example.com")
+
+	nextAt := func(t *testing.T) (time.Time, bool) {
+		t.Helper()
+		at, ok, err := db.NextEmailAt(ctx)
+		must(t, err)
+		return at, ok
+	}
+	dueIDs := func(t *testing.T, now time.Time) []int64 {
+		t.Helper()
+		emails, err := db.DueEmails(ctx, now, 10)
+		must(t, err)
+		var ids []int64
+		for _, e := range emails {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+
+	if _, ok := nextAt(t); ok {
+		t.Fatal("an empty outbox has a next email")
+	}
+	first := &switchboard.Email{To: "ann@example.com", Subject: "First", Text: "text 1", HTML: "<p>html 1</p>"}
+	must(t, db.CreatePasswordReset(ctx, p.ID, newTokenHash(t), first))
+	setNow(db, t0.Add(time.Minute))
+	second := mailTo("ann@example.com", "Second")
+	must(t, db.CreatePasswordReset(ctx, p.ID, newTokenHash(t), second))
+
+	t.Run("due", func(t *testing.T) {
+		emails, err := db.DueEmails(ctx, t0.Add(time.Minute), 10)
+		must(t, err)
+		if len(emails) != 2 {
+			t.Fatalf("due %+v", emails)
+		}
+		e := emails[0]
+		if e.ID != first.ID || e.To != "ann@example.com" || e.Subject != "First" || e.Text != "text 1" || e.HTML != "<p>html 1</p>" ||
+			e.Attempts != 0 || e.LastError != "" || !e.NextAttemptAt.Equal(t0) {
+			t.Errorf("first email %+v", e)
+		}
+		if got := dueIDs(t, t0); !slices.Equal(got, []int64{first.ID}) {
+			t.Errorf("due at t0: %v, want only the first", got)
+		}
+		if got := dueIDs(t, t0.Add(-time.Second)); len(got) != 0 {
+			t.Errorf("due before anything was queued: %v", got)
+		}
+		limited, err := db.DueEmails(ctx, t0.Add(time.Hour), 1)
+		must(t, err)
+		if len(limited) != 1 || limited[0].ID != first.ID {
+			t.Errorf("limit 1: %+v", limited)
+		}
+		if at, ok := nextAt(t); !ok || !at.Equal(t0) {
+			t.Errorf("next email at %v, %v; want t0", at, ok)
+		}
+	})
+
+	t.Run("failed is not due until the next attempt", func(t *testing.T) {
+		retry := t0.Add(10 * time.Minute)
+		must(t, db.MarkEmailFailed(ctx, first.ID, "421 try again later", retry))
+		if got := dueIDs(t, retry.Add(-time.Millisecond)); !slices.Equal(got, []int64{second.ID}) {
+			t.Errorf("due before the retry: %v, want only the second", got)
+		}
+		emails, err := db.DueEmails(ctx, retry, 10)
+		must(t, err)
+		if len(emails) != 2 || emails[0].ID != second.ID || emails[1].ID != first.ID {
+			t.Fatalf("due at the retry: %+v", emails)
+		}
+		if e := emails[1]; e.Attempts != 1 || e.LastError != "421 try again later" || !e.NextAttemptAt.Equal(retry) {
+			t.Errorf("failed email %+v", e)
+		}
+		if at, ok := nextAt(t); !ok || !at.Equal(t0.Add(time.Minute)) {
+			t.Errorf("next email at %v, %v; want the second's", at, ok)
+		}
+	})
+
+	t.Run("sent is no longer due", func(t *testing.T) {
+		must(t, db.MarkEmailSent(ctx, second.ID, t0.Add(2*time.Minute)))
+		if got := dueIDs(t, t0.Add(24*time.Hour)); !slices.Equal(got, []int64{first.ID}) {
+			t.Errorf("due: %v, want only the first", got)
+		}
+		if at, ok := nextAt(t); !ok || !at.Equal(t0.Add(10*time.Minute)) {
+			t.Errorf("next email at %v, %v; want the retry", at, ok)
+		}
+		must(t, db.MarkEmailSent(ctx, first.ID, t0.Add(11*time.Minute)))
+		if got := dueIDs(t, t0.Add(24*time.Hour)); len(got) != 0 {
+			t.Errorf("due after sending everything: %v", got)
+		}
+		if at, ok := nextAt(t); ok {
+			t.Errorf("next email at %v after sending everything", at)
+		}
+	})
+
+}
