@@ -87,32 +87,29 @@ func (db *DB) CreateInvitation(ctx context.Context, actor switchboard.Actor, inv
 // organisation that were neither accepted nor cancelled (expired ones
 // included, to be resent), newest first, and how many there are in all.
 func (db *DB) ListPendingInvitations(ctx context.Context, orgID int64, limit int) ([]switchboard.Invitation, int, error) {
-	var list []switchboard.Invitation
 	var total int
-	err := db.rtx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL`, orgID).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+invitationColumns+invitationFrom+`
-			WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.cancelled_at IS NULL
-			ORDER BY i.created_at DESC, i.id DESC LIMIT ?`, orgID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			inv, err := scanInvitation(rows)
-			if err != nil {
-				return err
-			}
-			list = append(list, *inv)
-		}
-		return rows.Err()
-	})
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL`, orgID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count invitations of organisation %d: %w", orgID, err)
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
+	rows, err := db.query(ctx, `SELECT `+invitationColumns+invitationFrom+`
+		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.cancelled_at IS NULL
+		ORDER BY i.created_at DESC, i.id DESC LIMIT ?`, orgID, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list invitations of organisation %d: %w", orgID, err)
 	}
-	return list, total, nil
+	defer rows.Close()
+	var list []switchboard.Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list invitations of organisation %d: %w", orgID, err)
+		}
+		list = append(list, *inv)
+	}
+	return list, total, rows.Err()
 }
 
 // FindInvitation returns the invitation id of the organisation.

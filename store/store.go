@@ -189,17 +189,6 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// rtx runs fn in one read transaction, so that what it reads is one
-// consistent snapshot.
-func (db *DB) rtx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(tx)
-}
-
 // isUnique reports whether err is a UNIQUE (or primary key) violation.
 func isUnique(err error) bool {
 	var se *sqlite.Error
