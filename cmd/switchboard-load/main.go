@@ -6,6 +6,9 @@
 //
 //	go run ./cmd/switchboard-load -members 10000 -clients 16 -duration 10s
 //
+// With -serve it only seeds, prints the page's URL and the owner's cookies
+// for an outside load tool (wrk, hey), and serves for the duration.
+//
 // It only ever talks to the server it started on the loopback address.
 package main
 
@@ -39,14 +42,15 @@ func main() {
 	members := flag.Int("members", 10000, "members in the organisation")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	duration := flag.Duration("duration", 10*time.Second, "how long to send requests (at most 2m)")
+	serve := flag.Bool("serve", false, "only seed and serve for the duration, printing the URL and cookies for another load tool")
 	flag.Parse()
-	if err := run(*members, *clients, min(*duration, 2*time.Minute)); err != nil {
+	if err := run(*members, *clients, min(*duration, 2*time.Minute), *serve); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(members, clients int, duration time.Duration) error {
+func run(members, clients int, duration time.Duration, serve bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "switchboard-load")
 	if err != nil {
@@ -98,6 +102,16 @@ func run(members, clients int, duration time.Duration) error {
 		return err
 	}
 	fmt.Printf("seeded %d members in %v\n", members, time.Since(start).Round(time.Millisecond))
+
+	if serve {
+		var cookies []string
+		for _, c := range jar.Cookies(base) {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
+		fmt.Printf("url %s%s/members\ncookie %s\n", base, orgPath, strings.Join(cookies, "; "))
+		time.Sleep(duration)
+		return nil
+	}
 
 	// Collect cursors of a few deep pages to request among the first ones.
 	targets := []string{orgPath + "/members", orgPath + "/members?q=n0042", orgPath + "/members?q=example"}
