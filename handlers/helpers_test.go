@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -40,6 +41,12 @@ func newApp(t testing.TB) *app {
 // newAppAt is newApp with another --base-url.
 func newAppAt(t testing.TB, baseURL string) *app {
 	t.Helper()
+	return newAppWith(t, baseURL, nil)
+}
+
+// newAppWith is newApp with another --base-url and trusted proxies.
+func newAppWith(t testing.TB, baseURL string, proxies []*net.IPNet) *app {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
 	if err != nil {
@@ -48,7 +55,7 @@ func newAppAt(t testing.TB, baseURL string) *app {
 	t.Cleanup(func() { db.Close() })
 	logs := &strings.Builder{}
 	base, _ := url.Parse(baseURL)
-	srv := handlers.New(db, handlers.Config{BaseURL: base, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := handlers.New(db, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts, logs: logs}

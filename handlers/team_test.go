@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -629,5 +630,30 @@ func TestInvitationRateLimit(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("130 invitations in a row were all sent")
+	}
+}
+
+func TestClientAddressAndProxies(t *testing.T) {
+	rename := func(a *app, p *person) string {
+		req, _ := http.NewRequest(http.MethodPost, a.ts.URL+path(p.org, "settings"), strings.NewReader(url.Values{"_csrf": {p.csrf()}, "name": {"Renamed"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		wantStatus(t, p.do(req), http.StatusSeeOther)
+		entries, _, err := a.db.ListAudit(context.Background(), p.org, 0, 1)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("audit: %v, %v", entries, err)
+		}
+		return entries[0].IP
+	}
+
+	// By default X-Forwarded-For is anyone's to write, so it is ignored.
+	a := newApp(t)
+	if ip := rename(a, a.signup("owner@example.com", "Acme")); ip != "127.0.0.1" {
+		t.Fatalf("without trusted proxies the client address is %q, want the connection's", ip)
+	}
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	b := newAppWith(t, testBaseURL, []*net.IPNet{loopback})
+	if ip := rename(b, b.signup("owner@example.com", "Acme")); ip != "203.0.113.9" {
+		t.Fatalf("behind a trusted proxy the client address is %q, want the forwarded one", ip)
 	}
 }
