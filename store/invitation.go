@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"switchboard"
 )
@@ -243,10 +242,4 @@ func (db *DB) acceptInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, p *s
 	inv.AcceptedAt = &t
 	actor := switchboard.Actor{ProfileID: p.ID, Name: p.Name(), IP: ip}
 	return inv, db.audit(ctx, tx, inv.OrgID, actor, "invitation.accepted", p.Email, inv.Role.Name)
-}
-
-// InvitationExpired reports whether the invitation's time ran out at now
-// (as opposed to being used or cancelled), for the 410 page's wording.
-func InvitationExpired(inv *switchboard.Invitation, now time.Time) bool {
-	return inv.AcceptedAt == nil && inv.CancelledAt == nil && !now.Before(inv.ExpiresAt)
 }

@@ -35,6 +35,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		os.Exit(2)
 	}
+	if m.BackupTo != "" {
+		if err := m.Backup(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		m.Close()
@@ -62,6 +69,9 @@ type Config struct {
 // database and a test SMTP server.
 type Main struct {
 	Config Config
+	// BackupTo is set by "switchboard backup FILE": copy the database to
+	// FILE instead of serving.
+	BackupTo string
 	// Stdout receives the logs.
 	Stdout io.Writer
 
@@ -101,8 +111,13 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
+	switch {
+	case fs.NArg() == 2 && fs.Arg(0) == "backup":
+		m.BackupTo = fs.Arg(1)
+	case fs.NArg() > 0 && fs.Arg(0) == "backup":
+		return errors.New("backup: name the file to write, as in: switchboard --db switchboard.db backup backup.db")
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q; the only command is \"backup FILE\"; see --help", fs.Arg(0))
 	}
 
 	host, port, err := net.SplitHostPort(*addr)
@@ -220,6 +235,24 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", m.Config.DB, "smtp", m.Config.SMTPURL != "")
+	return nil
+}
+
+// Backup writes a consistent copy of the database to m.BackupTo with
+// VACUUM INTO; it works while a server uses the same file.
+func (m *Main) Backup(ctx context.Context) error {
+	if _, err := os.Stat(m.BackupTo); err == nil {
+		return fmt.Errorf("backup: %s already exists; name a new file", m.BackupTo)
+	}
+	db, err := store.Open(ctx, m.Config.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, m.BackupTo); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "switchboard: backed up %s to %s\n", m.Config.DB, m.BackupTo)
 	return nil
 }
 

@@ -64,6 +64,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--mail-from", "not an address"}, "--mail-from:"},
 		{[]string{"--trusted-proxies", "10.0.0.1,proxy.local"}, "--trusted-proxies:"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"backup"}, "backup:"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			m := NewMain()
@@ -137,6 +138,18 @@ func TestBinary(t *testing.T) {
 		}
 	}
 
+	// A backup taken while the server runs is a sound database.
+	backup := exec.Command(bin, "--db", "panel.db", "backup", "copy.db")
+	backup.Dir = run
+	if out, err := backup.CombinedOutput(); err != nil || !strings.Contains(string(out), "backed up") {
+		t.Fatalf("backup while running: %v\n%s", err, out)
+	}
+	again := exec.Command(bin, "--db", "panel.db", "backup", "copy.db")
+	again.Dir = run
+	if out, err := again.CombinedOutput(); err == nil || !strings.Contains(string(out), "already exists") {
+		t.Fatalf("a backup over an existing file: %v\n%s", err, out)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +175,15 @@ func TestBinary(t *testing.T) {
 	var check string
 	if err := db.QueryRowContext(context.Background(), "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	copyDB, err := sql.Open("sqlite", filepath.Join(run, "copy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyDB.Close()
+	var version int
+	if err := copyDB.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil || version < 1 {
+		t.Fatalf("the backup holds schema version %d, %v", version, err)
 	}
 	if _, err := os.Stat(filepath.Join(run, "panel.db-wal")); err == nil {
 		if st, _ := os.Stat(filepath.Join(run, "panel.db-wal")); st.Size() > 0 {
