@@ -127,7 +127,7 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/settings":                {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
 	"POST /orgs/:org/settings/members-policy": {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"owner_only_members": {"on"}} }},
 	"POST /orgs/:org/transfer": {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values {
-		return url.Values{"profile_id": {itoa(f.target)}, "confirm_password": {testPassword}}
+		return url.Values{"new_owner": {"target@example.com"}, "confirm_password": {testPassword}}
 	}},
 	"POST /orgs/:org/delete":                         {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"confirm_name": {f.name}} }},
 	"GET /orgs/:org/members":                         {perm: switchboard.PermMembers},

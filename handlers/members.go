@@ -215,15 +215,15 @@ func (s *Server) handleTransfer(c echo.Context) error {
 	p := switchboard.ProfileFromContext(ctx)
 	errs := switchboard.FieldErrors{}
 	var target *switchboard.Member
-	if id, err := parseID(values.Get("profile_id")); err != nil {
-		errs.Add("profile_id", "Choose the member who will own the organisation.")
-	} else if target, err = s.db.FindMember(ctx, m.Org.ID, id); err != nil {
+	if email := values.Get("new_owner"); email == "" {
+		errs.Add("new_owner", "Enter the email of the member who will own the organisation.")
+	} else if target, err = s.db.FindMemberByEmail(ctx, m.Org.ID, email); err != nil {
 		if switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
 			return err
 		}
-		errs.Add("profile_id", "Choose a member of this organisation.")
+		errs.Add("new_owner", "Nobody with this email is a member of this organisation.")
 	} else if target.ProfileID == p.ID {
-		errs.Add("profile_id", "You already own this organisation.")
+		errs.Add("new_owner", "You already own this organisation.")
 	}
 	if values.Get("confirm_password") == "" {
 		errs.Add("confirm_password", "Enter your password to confirm.")

@@ -76,11 +76,11 @@ func (s *Server) settingsPage(c echo.Context) (views.SettingsPage, error) {
 	m := switchboard.MembershipFromContext(ctx)
 	page := views.SettingsPage{Membership: m, Details: views.Form{Values: orgValues(m.Org)}}
 	if m.IsOwner() {
-		candidates, err := s.db.TransferCandidates(ctx, m.Org.ID, 200)
+		counts, err := s.db.CountMembers(ctx, m.Org.ID)
 		if err != nil {
 			return page, err
 		}
-		page.Candidates = candidates
+		page.Alone = counts.Members < 2
 	}
 	return page, nil
 }

@@ -468,7 +468,7 @@ func TestOtherOrganisationsIDs(t *testing.T) {
 	wantStatus(t, tm.owner.post(path(tm.org, "invitations/"+itoa(rivalInv)+"/cancel"), nil), http.StatusNotFound)
 	wantStatus(t, tm.owner.post(path(tm.org, "invitations/"+itoa(rivalInv)+"/resend"), nil), http.StatusNotFound)
 	wantStatus(t, tm.owner.post(path(tm.org, "roles/"+itoa(rivalRoles[0].ID)+"/delete"), nil), http.StatusNotFound)
-	wantStatus(t, tm.owner.post(path(tm.org, "transfer"), url.Values{"profile_id": {itoa(rivalMember.profile)}, "confirm_password": {testPassword}}), http.StatusUnprocessableEntity)
+	wantStatus(t, tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {rivalMember.email}, "confirm_password": {testPassword}}), http.StatusUnprocessableEntity)
 	res := tm.owner.post(path(tm.org, "members/"+itoa(tm.sender.profile)+"/role"), url.Values{"role": {"custom:" + itoa(rivalRoles[0].ID)}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantContains(t, res, "Choose a role from the list.")
@@ -508,12 +508,18 @@ func TestOwnerOnlyMembersSetting(t *testing.T) {
 
 func TestTransferOwnership(t *testing.T) {
 	tm := newTeam(t)
-	res := tm.owner.post(path(tm.org, "transfer"), url.Values{"profile_id": {itoa(tm.sender.profile)}, "confirm_password": {"wrong"}})
+	res := tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {tm.sender.email}, "confirm_password": {"wrong"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantContains(t, res, "This is not your password.")
-	wantStatus(t, tm.admin.post(path(tm.org, "transfer"), url.Values{"profile_id": {itoa(tm.admin.profile)}, "confirm_password": {testPassword}}), http.StatusForbidden)
+	res = tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {"stranger@example.com"}, "confirm_password": {testPassword}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="new_owner-error"`, "Nobody with this email is a member", `value="stranger@example.com"`)
+	res = tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {tm.owner.email}, "confirm_password": {testPassword}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "You already own this organisation.")
+	wantStatus(t, tm.admin.post(path(tm.org, "transfer"), url.Values{"new_owner": {tm.admin.email}, "confirm_password": {testPassword}}), http.StatusForbidden)
 
-	wantStatus(t, tm.owner.post(path(tm.org, "transfer"), url.Values{"profile_id": {itoa(tm.sender.profile)}, "confirm_password": {testPassword}}), http.StatusSeeOther)
+	wantStatus(t, tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {"SENDER@example.com"}, "confirm_password": {testPassword}}), http.StatusSeeOther)
 	if tm.role(t, tm.sender).Kind != switchboard.RoleOwner || tm.role(t, tm.owner).Kind != switchboard.RoleAdministrator {
 		t.Fatal("ownership did not move")
 	}

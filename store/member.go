@@ -107,23 +107,17 @@ func (db *DB) CountMembers(ctx context.Context, orgID int64) (MemberCounts, erro
 	return c, nil
 }
 
-// TransferCandidates returns up to limit members who could become owner:
-// everyone but the owner, by name.
-func (db *DB) TransferCandidates(ctx context.Context, orgID int64, limit int) ([]switchboard.Member, error) {
-	rows, err := db.query(ctx, `SELECT `+memberColumns+memberFrom+`WHERE m.org_id = ? AND m.role != 'owner' ORDER BY m.sort_name, m.profile_id LIMIT ?`, orgID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: transfer candidates of organisation %d: %w", orgID, err)
+// FindMemberByEmail returns the member of the organisation with the email
+// (in any case); a profile that is not a member of this organisation is
+// ENOTFOUND.
+func (db *DB) FindMemberByEmail(ctx context.Context, orgID int64, email string) (*switchboard.Member, error) {
+	m, _, err := scanMember(db.queryRow(ctx, `SELECT `+memberColumns+memberFrom+`WHERE m.org_id = ? AND p.email = ?`, orgID, switchboard.NormalizeEmail(email)), orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("member")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find member by email in organisation %d: %w", orgID, err)
 	}
-	defer rows.Close()
-	var list []switchboard.Member
-	for rows.Next() {
-		m, _, err := scanMember(rows, orgID)
-		if err != nil {
-			return nil, fmt.Errorf("store: transfer candidates of organisation %d: %w", orgID, err)
-		}
-		list = append(list, *m)
-	}
-	return list, rows.Err()
+	return m, nil
 }
 
 // roleColumns returns the values of the role and custom_role_id columns.

@@ -256,23 +256,20 @@ func TestOrganisations(t *testing.T) {
 		}
 	})
 
-	t.Run("transfer candidates", func(t *testing.T) {
+	t.Run("find member by email", func(t *testing.T) {
 		db := newDB(t)
 		p, org := newOwner(t, db, "Ann", "Lee", "ann@example.com")
 		other, otherOrg := newOwner(t, db, "Oscar", "Other", "oscar@example.com")
-		addMember(t, db, org, p, "Zed", "Last", "zed@example.com", sender)
 		addMember(t, db, org, p, "Bob", "Ray", "bob@example.com", administrator)
-		addMember(t, db, org, p, "Cat", "Ray", "cat@example.com", sender)
 		addMember(t, db, otherOrg, other, "Abe", "First", "abe@example.com", sender)
-		list, err := db.TransferCandidates(ctx, org.ID, 2)
+		m, err := db.FindMemberByEmail(ctx, org.ID, " BOB@example.com ")
 		must(t, err)
-		if got := emailsOf(list); !slices.Equal(got, []string{"bob@example.com", "cat@example.com"}) {
-			t.Errorf("candidates %v", got)
+		if m.Email != "bob@example.com" || m.Role.Kind != switchboard.RoleAdministrator {
+			t.Errorf("member %+v", m)
 		}
-		list, err = db.TransferCandidates(ctx, org.ID, 10)
-		must(t, err)
-		if got := emailsOf(list); !slices.Equal(got, []string{"bob@example.com", "cat@example.com", "zed@example.com"}) {
-			t.Errorf("candidates %v", got)
+		for _, email := range []string{"abe@example.com", "oscar@example.com", "nobody@example.com"} {
+			_, err := db.FindMemberByEmail(ctx, org.ID, email)
+			wantCode(t, err, switchboard.ENOTFOUND)
 		}
 	})
 }
