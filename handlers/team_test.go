@@ -346,7 +346,7 @@ func TestAdministratorCannotGrantOwner(t *testing.T) {
 	tm := newTeam(t)
 	res := tm.admin.post(path(tm.org, "invitations"), url.Values{"email": {"x@example.com"}, "role": {"owner"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	wantContains(t, res, `id="invite_role-error"`)
+	wantContains(t, res, `id="invite_role-error"`, `aria-describedby="invite_role-error"`, `value="x@example.com"`)
 	res = tm.admin.post(path(tm.org, "members/"+itoa(tm.sender.profile)+"/role"), url.Values{"role": {"owner"}})
 	wantStatus(t, res, http.StatusForbidden)
 	if tm.role(t, tm.sender).Kind != switchboard.RoleSender {
