@@ -62,9 +62,9 @@ func (s *Server) grantable(c echo.Context, m *switchboard.Membership) ([]switchb
 func (s *Server) membersPage(c echo.Context) (views.MembersPage, error) {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	q := strings.TrimSpace(c.QueryParam("q"))
-	if len(q) > 200 {
-		q = q[:200]
+	q := strings.ToValidUTF8(strings.TrimSpace(c.QueryParam("q")), "")
+	if r := []rune(q); len(r) > 100 {
+		q = string(r[:100])
 	}
 	after := c.QueryParam("after")
 	page := views.MembersPage{Membership: m, Query: q, First: after == "", Now: s.db.Now(), Invite: views.Form{Values: map[string][]string{"role": {string(switchboard.RoleSender)}}}}
