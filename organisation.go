@@ -128,6 +128,10 @@ type Invitation struct {
 	AcceptedAt  *time.Time
 	CancelledAt *time.Time
 	EmailSentAt *time.Time // when its latest email went out; nil while waiting in the outbox
+	// EmailAttempts counts the failed tries of the latest email so far;
+	// EmailGivenUp is set when it will not be tried again (resend it).
+	EmailAttempts int
+	EmailGivenUp  bool
 
 	OrgName string // joined, for the acceptance page
 }

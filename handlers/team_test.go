@@ -114,7 +114,7 @@ func TestInvitationKeptWhileMailServerIsDown(t *testing.T) {
 	if n, err := worker.Flush(context.Background()); n != 0 || err == nil {
 		t.Fatalf("flush with the server down: %d, %v", n, err)
 	}
-	wantContains(t, owner.get(path(owner.org, "members")), "late@example.com", "Not sent yet")
+	wantContains(t, owner.get(path(owner.org, "members")), "late@example.com", "Not sent yet", "1 failed try so far")
 
 	smtp.Start()
 	worker.Now = func() time.Time { return time.Now().Add(2 * time.Second) }

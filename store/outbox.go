@@ -25,7 +25,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (in
 // now, oldest first.
 func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error) {
 	rows, err := db.query(ctx, `SELECT id, recipient, subject, body_text, body_html, attempts, next_attempt_at, last_error
-		FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
+		FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due emails: %w", err)
 	}
@@ -47,7 +47,7 @@ func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switch
 // outbox is empty.
 func (db *DB) NextEmailAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL`).Scan(&next); err != nil {
+	if err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next email: %w", err)
 	}
 	if !next.Valid {
@@ -67,10 +67,17 @@ func (db *DB) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
 	})
 }
 
-// MarkEmailFailed records a failed attempt and when to try again.
+// EmailGiveUpAfter is how long an email is retried before it is given up.
+const EmailGiveUpAfter = 3 * 24 * time.Hour
+
+// MarkEmailFailed records a failed attempt and when to try again; an email
+// queued more than EmailGiveUpAfter ago is given up instead.
 func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next time.Time) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`, reason, millis(next), id)
+		now := db.Now()
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+			failed_at = CASE WHEN created_at <= ? THEN ? END WHERE id = ?`,
+			reason, millis(next), millis(now.Add(-EmailGiveUpAfter)), millis(now), id)
 		if err != nil {
 			return fmt.Errorf("store: mark email %d failed: %w", id, err)
 		}

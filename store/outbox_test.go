@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchboard"
+	"switchboard/store"
 )
 
 func TestOutbox(t *testing.T) {
@@ -101,4 +102,52 @@ func TestOutbox(t *testing.T) {
 		}
 	})
 
+}
+
+func TestOutboxGivesUp(t *testing.T) {
+	db := newDB(t)
+	p, org := newOwner(t, db, "Ann", "Lee", "ann@example.com")
+	inv, _ := invite(t, db, org, p, "bounce@example.com", switchboard.BuiltinRole(switchboard.RoleSender))
+	emails, err := db.DueEmails(ctx, t0, 10)
+	must(t, err)
+	if len(emails) != 1 {
+		t.Fatalf("due %+v", emails)
+	}
+	id := emails[0].ID
+
+	// Failures within the give-up time are retried, and counted on the
+	// invitation.
+	setNow(db, t0.Add(time.Hour))
+	must(t, db.MarkEmailFailed(ctx, id, "550 no such user", t0.Add(2*time.Hour)))
+	got, err := db.FindInvitation(ctx, org.ID, inv.ID)
+	must(t, err)
+	if got.EmailAttempts != 1 || got.EmailGivenUp || got.EmailSentAt != nil {
+		t.Fatalf("after one failure: %+v", got)
+	}
+	if due, _ := db.DueEmails(ctx, t0.Add(2*time.Hour), 10); len(due) != 1 {
+		t.Fatal("a failed email is not retried")
+	}
+
+	// Past it, the email is given up: never due again.
+	setNow(db, t0.Add(store.EmailGiveUpAfter+time.Minute))
+	must(t, db.MarkEmailFailed(ctx, id, "550 no such user", t0.Add(store.EmailGiveUpAfter+time.Hour)))
+	got, err = db.FindInvitation(ctx, org.ID, inv.ID)
+	must(t, err)
+	if !got.EmailGivenUp || got.EmailAttempts != 2 {
+		t.Fatalf("after the give-up time: %+v", got)
+	}
+	if due, _ := db.DueEmails(ctx, t0.Add(30*24*time.Hour), 10); len(due) != 0 {
+		t.Fatalf("a given-up email is still due: %+v", due)
+	}
+	if _, ok, err := db.NextEmailAt(ctx); err != nil || ok {
+		t.Fatalf("NextEmailAt after giving up: %v, %v", ok, err)
+	}
+
+	// Resending queues a new email, which is due again.
+	must(t, db.ResendInvitation(ctx, switchboard.Actor{}, org.ID, inv.ID, newTokenHash(t), mailTo("bounce@example.com", "Again")))
+	got, err = db.FindInvitation(ctx, org.ID, inv.ID)
+	must(t, err)
+	if got.EmailGivenUp || got.EmailAttempts != 0 {
+		t.Fatalf("after resending: %+v", got)
+	}
 }
