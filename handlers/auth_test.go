@@ -342,9 +342,12 @@ func TestSecurityHeaders(t *testing.T) {
 		if strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("%s: CSP allows unsafe-inline", path)
 		}
-		if res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Referrer-Policy") == "" || res.header.Get("X-Frame-Options") != "DENY" {
+		if res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Referrer-Policy") == "" || res.header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.header.Get("Cache-Control"), "no-store") {
 			t.Errorf("%s: headers %v", path, res.header)
 		}
+	}
+	if cc := a.client().get("/static/app.css").header.Get("Cache-Control"); !strings.Contains(cc, "max-age") {
+		t.Errorf("static files are not cached: %q", cc)
 	}
 	res := a.client().get("/nowhere")
 	wantStatus(t, res, http.StatusNotFound)
