@@ -216,3 +216,37 @@ func TestConcurrentWritesAndReads(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentTransfers hands one organisation to ten members at once:
+// exactly one transfer wins and the organisation has exactly one owner.
+func TestConcurrentTransfers(t *testing.T) {
+	db, path := newDBWithPath(t)
+	owner, org := newOwner(t, db, "Ann", "Lee", "ann@example.com")
+	var members []*switchboard.Profile
+	for i := range 10 {
+		members = append(members, addMember(t, db, org, owner, "M", fmt.Sprint(i), fmt.Sprintf("m%d@example.com", i), administrator))
+	}
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for _, m := range members {
+		wg.Go(func() {
+			err := db.TransferOwnership(ctx, actorOf(owner), org.ID, owner.ID, m.ID)
+			if err == nil {
+				won.Add(1)
+			} else if switchboard.ErrorCode(err) != switchboard.ECONFLICT {
+				t.Errorf("transfer to %s: %v", m.Email, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d transfers won, want exactly 1", won.Load())
+	}
+	raw := rawDB(t, path)
+	if n := count(t, raw, `SELECT COUNT(*) FROM members WHERE org_id = ? AND role = 'owner'`, org.ID); n != 1 {
+		t.Fatalf("%d owners, want 1", n)
+	}
+	if findMember(t, db, org.ID, owner.ID).Role.Kind != switchboard.RoleAdministrator {
+		t.Fatal("the old owner is not an administrator")
+	}
+}
