@@ -126,3 +126,19 @@ func auditAction(a string) string {
 	}
 	return a
 }
+
+func languageOptions() []Option {
+	list := make([]Option, len(switchboard.Languages))
+	for i, l := range switchboard.Languages {
+		list[i] = Option{Value: l.Code, Label: l.Name}
+	}
+	return list
+}
+
+func roleOptions(roles []switchboard.Role) []Option {
+	list := make([]Option, len(roles))
+	for i, r := range roles {
+		list[i] = Option{Value: r.Key(), Label: r.Name}
+	}
+	return list
+}
