@@ -73,6 +73,14 @@ func (f FieldErrors) Add(field, msg string) {
 	}
 }
 
+// Merge adds the field errors carried by err (see Fields), keeping any
+// message a field already has.
+func (f FieldErrors) Merge(err error) {
+	for field, msg := range Fields(err) {
+		f.Add(field, msg)
+	}
+}
+
 // Err returns nil when there are no field errors, and an EINVALID *Error
 // holding them otherwise.
 func (f FieldErrors) Err() error {

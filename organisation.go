@@ -1,6 +1,9 @@
 package switchboard
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Organisation is the business that contracts for messaging. It has members,
 // exactly one of whom is its owner.
@@ -176,4 +179,14 @@ type Actor struct {
 	ProfileID int64
 	Name      string
 	IP        string
+}
+
+// OrgPath is the address of a section of organisation id ("" for its
+// dashboard): /orgs/{id}/{section}.
+func OrgPath(id int64, section string) string {
+	p := "/orgs/" + strconv.FormatInt(id, 10)
+	if section != "" {
+		p += "/" + section
+	}
+	return p
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,7 +16,7 @@ import (
 func (s *Server) landing(c echo.Context, p *switchboard.Profile) string {
 	if p.LastOrgID != 0 {
 		if _, err := s.db.FindMembership(c.Request().Context(), p.LastOrgID, p.ID); err == nil {
-			return "/orgs/" + strconv.FormatInt(p.LastOrgID, 10)
+			return switchboard.OrgPath(p.LastOrgID, "")
 		}
 	}
 	return "/orgs"
@@ -42,47 +41,28 @@ func (s *Server) handleSignupForm(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Signup(views.SignupPage{Action: "/signup"}))
 }
 
-// signupForm is what the sign-up form sends.
-type signupForm struct {
-	Email, Password, FirstName, LastName, OrgName string
-}
-
-func readSignup(v map[string][]string) signupForm {
-	get := func(k string) string {
-		if x := v[k]; len(x) > 0 {
-			return x[0]
-		}
-		return ""
-	}
-	return signupForm{Email: get("email"), Password: get("password"), FirstName: get("first_name"), LastName: get("last_name"), OrgName: get("org_name")}
-}
-
 func (s *Server) handleSignup(c echo.Context) error {
 	values, err := form(c)
 	if err != nil {
 		return err
 	}
-	f := readSignup(values)
 	page := views.SignupPage{Action: "/signup", Form: views.Form{Values: values}}
 	if !s.limits.signupClient.allow(c.RealIP()) {
 		page.Form.Message = "Too many sign-ups from your network just now. Please wait a few minutes and try again."
 		return s.render(c, http.StatusTooManyRequests, views.Signup(page))
 	}
-	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(f.Email), FirstName: f.FirstName, LastName: f.LastName}
-	org := &switchboard.Organisation{Name: f.OrgName}
+	password := values.Get("password")
+	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(values.Get("email")), FirstName: values.Get("first_name"), LastName: values.Get("last_name")}
+	org := &switchboard.Organisation{Name: values.Get("org_name")}
 	errs := switchboard.FieldErrors{}
-	if err := p.Validate(); err != nil {
-		for k, v := range switchboard.Fields(err) {
-			errs.Add(k, v)
-		}
-	}
-	switchboard.ValidateName(errs, "org_name", "your organisation's name", f.OrgName)
-	switchboard.ValidatePassword(errs, "password", f.Password)
+	errs.Merge(p.Validate())
+	switchboard.ValidateName(errs, "org_name", "your organisation's name", org.Name)
+	switchboard.ValidatePassword(errs, "password", password)
 	if len(errs) > 0 {
 		page.Form.Errors = errs
 		return s.render(c, http.StatusUnprocessableEntity, views.Signup(page))
 	}
-	hash, err := s.hasher.hash(c.Request().Context(), f.Password)
+	hash, err := s.hasher.hash(c.Request().Context(), password)
 	if err != nil {
 		return err
 	}
@@ -97,7 +77,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "Welcome to Switchboard. "+org.Name+" is ready: invite your team from Members.")
-	return redirect(c, "/orgs/"+strconv.FormatInt(org.ID, 10))
+	return redirect(c, switchboard.OrgPath(org.ID, ""))
 }
 
 func (s *Server) handleLoginForm(c echo.Context) error {

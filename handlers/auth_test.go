@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -170,7 +171,7 @@ func TestLogin(t *testing.T) {
 	})
 }
 
-var csrfValue = regexpMust(`name="_csrf" value="[^"]*"`)
+var csrfValue = regexp.MustCompile(`name="_csrf" value="[^"]*"`)
 
 func TestLoginRateLimit(t *testing.T) {
 	a := newApp(t)

@@ -28,7 +28,6 @@ type app struct {
 	db    *store.DB
 	srv   *handlers.Server
 	ts    *httptest.Server
-	logs  *strings.Builder
 }
 
 const testBaseURL = "http://panel.example.test"
@@ -53,12 +52,11 @@ func newAppWith(t testing.TB, baseURL string, proxies []*net.IPNet) *app {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	logs := &strings.Builder{}
 	base, _ := url.Parse(baseURL)
 	srv := handlers.New(db, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts, logs: logs}
+	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts}
 }
 
 // client is one browser: its own cookie jar, no redirects followed.
@@ -297,8 +295,6 @@ func membership(t testing.TB, db *store.DB, org, profile int64) *switchboard.Mem
 	}
 	return m
 }
-
-func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 

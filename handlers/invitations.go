@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,7 +53,7 @@ func (s *Server) handleInvite(c echo.Context) error {
 	if len(errs) > 0 {
 		return render(http.StatusUnprocessableEntity, views.Form{Values: values, Errors: errs})
 	}
-	if !s.limits.inviteOrg.allow(strings.Join([]string{"org", c.Param("org")}, ":")) {
+	if !s.limits.inviteOrg.allow(strconv.FormatInt(m.Org.ID, 10)) {
 		return render(http.StatusTooManyRequests, views.Form{Values: values, Message: "Too many invitations in a short time. Please wait a few minutes and try again."})
 	}
 	token, hash := newToken()
@@ -70,7 +70,7 @@ func (s *Server) handleInvite(c echo.Context) error {
 	}
 	s.notifyMail()
 	s.flash(c, "An invitation to join as "+role.Name+" is on its way to "+email+".")
-	return redirect(c, orgPath(m.Org.ID, "members"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
 // pendingInvitation reads the invitation named in the URL within the
@@ -110,7 +110,7 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 	}
 	s.notifyMail()
 	s.flash(c, "A new invitation is on its way to "+inv.Email+". The previous link no longer works.")
-	return redirect(c, orgPath(m.Org.ID, "members"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
 func (s *Server) handleInvitationCancel(c echo.Context) error {
@@ -124,7 +124,7 @@ func (s *Server) handleInvitationCancel(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The invitation to "+inv.Email+" was cancelled.")
-	return redirect(c, orgPath(m.Org.ID, "members"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
 // invitationFromLink reads the invitation of the link's token; anything
@@ -190,7 +190,7 @@ func (s *Server) handleInvitationAccept(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")
-	return redirect(c, orgPath(joined.OrgID, ""))
+	return redirect(c, switchboard.OrgPath(joined.OrgID, ""))
 }
 
 // handleInvitationSignup creates a profile with the invited email and joins
@@ -214,9 +214,7 @@ func (s *Server) handleInvitationSignup(c echo.Context) error {
 	// The email is the invited one, whatever the form says.
 	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(inv.Email), FirstName: values.Get("first_name"), LastName: values.Get("last_name")}
 	errs := switchboard.FieldErrors{}
-	for k, v := range switchboard.Fields(p.Validate()) {
-		errs.Add(k, v)
-	}
+	errs.Merge(p.Validate())
 	switchboard.ValidatePassword(errs, "password", values.Get("password"))
 	page := s.invitationPage(c, inv)
 	if len(errs) > 0 {
@@ -239,5 +237,5 @@ func (s *Server) handleInvitationSignup(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")
-	return redirect(c, orgPath(joined.OrgID, ""))
+	return redirect(c, switchboard.OrgPath(joined.OrgID, ""))
 }

@@ -120,7 +120,6 @@ func (s *Server) target(c echo.Context, m *switchboard.Membership) (*switchboard
 		return nil, err
 	}
 	if !m.MayManage(target) {
-		s.logger.Warn("member change refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "target", target.ProfileID, "path", c.Path())
 		return nil, switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot change the role of %s or revoke their access: nobody acts on the owner or on themself, and nobody on a role more powerful than their own.", target.Email)
 	}
 	return target, nil
@@ -155,20 +154,19 @@ func (s *Server) handleMemberRole(c echo.Context) error {
 		return s.memberError(c, http.StatusUnprocessableEntity, target.ProfileID, "Choose a role from the list.")
 	}
 	if !m.MayGrant(r) {
-		s.logger.Warn("role grant refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "role", r.Key())
 		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot give the role %s: nobody grants more than they hold, and ownership moves only by transfer.", r.Name)
 	}
 	if cur := values.Get("current_role"); cur != "" && cur != target.Role.Key() {
 		return s.memberError(c, http.StatusConflict, target.ProfileID, "This member's role changed while you were looking. Check it and try again.")
 	}
 	if r.Key() == target.Role.Key() {
-		return redirect(c, orgPath(m.Org.ID, "members"))
+		return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 	}
 	if err := s.db.ChangeRole(ctx, s.actor(c), m.Org.ID, target, r); err != nil {
 		return err
 	}
 	s.flash(c, target.Name()+" is now "+r.Name+".")
-	return redirect(c, orgPath(m.Org.ID, "members"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
 func (s *Server) handleMemberRevoke(c echo.Context) error {
@@ -182,7 +180,7 @@ func (s *Server) handleMemberRevoke(c echo.Context) error {
 		return err
 	}
 	s.flash(c, target.Name()+" no longer has access to "+m.Org.Name+".")
-	return redirect(c, orgPath(m.Org.ID, "members"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
 // handleLeave lets a member leave the organisation; the owner must transfer
@@ -256,7 +254,7 @@ func (s *Server) handleTransfer(c echo.Context) error {
 		return err
 	}
 	s.flash(c, target.Name()+" now owns "+m.Org.Name+". You are an Administrator.")
-	return redirect(c, orgPath(m.Org.ID, ""))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, ""))
 }
 
 // handleMembersPolicy switches "only the owner manages members".
@@ -276,7 +274,7 @@ func (s *Server) handleMembersPolicy(c echo.Context) error {
 	} else {
 		s.flash(c, "Administrators may manage members again.")
 	}
-	return redirect(c, orgPath(m.Org.ID, "settings"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "settings"))
 }
 
 func (s *Server) handleAudit(c echo.Context) error {

@@ -281,14 +281,3 @@ func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.P
 		return h(c)
 	})
 }
-
-// Routes lists every route the server answers, as "METHOD path", for the
-// authorization tests: a route inside an organisation that was not added
-// through orgRoute shows up here and not in OrgRoutes.
-func (s *Server) Routes() []string {
-	var list []string
-	for _, r := range s.echo.Routes() {
-		list = append(list, r.Method+" "+r.Path)
-	}
-	return list
-}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -11,14 +10,6 @@ import (
 	"switchboard"
 	"switchboard/views"
 )
-
-func orgPath(id int64, section string) string {
-	p := "/orgs/" + strconv.FormatInt(id, 10)
-	if section != "" {
-		p += "/" + section
-	}
-	return p
-}
 
 func (s *Server) handleOrgList(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -47,7 +38,7 @@ func (s *Server) handleOrgCreate(c echo.Context) error {
 		return err
 	}
 	s.flash(c, org.Name+" was created. You are its owner.")
-	return redirect(c, orgPath(org.ID, ""))
+	return redirect(c, switchboard.OrgPath(org.ID, ""))
 }
 
 func (s *Server) handleDashboard(c echo.Context) error {
@@ -118,7 +109,7 @@ func (s *Server) handleSettingsSave(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The organisation's details were saved.")
-	return redirect(c, orgPath(o.ID, "settings"))
+	return redirect(c, switchboard.OrgPath(o.ID, "settings"))
 }
 
 // handleOrgDelete deletes the organisation once the owner has typed its

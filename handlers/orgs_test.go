@@ -72,7 +72,7 @@ func TestOrganisations(t *testing.T) {
 	})
 
 	t.Run("delete asks for the name and keeps profiles", func(t *testing.T) {
-		link := a.invite(p.person(), p.org, "member@example.com", "sender")
+		link := a.invite(p, p.org, "member@example.com", "sender")
 		member := a.join(link, "member@example.com")
 		res := p.post(path(p.org, "delete"), url.Values{"confirm_name": {"acme renamed"}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
@@ -97,5 +97,3 @@ func TestOrganisations(t *testing.T) {
 		}
 	})
 }
-
-func (p *person) person() *person { return p }

@@ -83,7 +83,7 @@ func (s *Server) handleRoleCreate(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The role "+r.Name+" was created.")
-	return redirect(c, orgPath(m.Org.ID, "roles"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "roles"))
 }
 
 func (s *Server) roleFromURL(c echo.Context, m *switchboard.Membership) (*switchboard.Role, error) {
@@ -125,7 +125,7 @@ func (s *Server) handleRoleUpdate(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The role "+r.Name+" was saved. Its members have the new sections from their next click.")
-	return redirect(c, orgPath(m.Org.ID, "roles"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "roles"))
 }
 
 func (s *Server) handleRoleDelete(c echo.Context) error {
@@ -151,5 +151,5 @@ func (s *Server) handleRoleDelete(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The role "+r.Name+" was deleted.")
-	return redirect(c, orgPath(m.Org.ID, "roles"))
+	return redirect(c, switchboard.OrgPath(m.Org.ID, "roles"))
 }

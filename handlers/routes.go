@@ -67,6 +67,17 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
 }
 
+// Routes lists every route the server answers, as "METHOD path", for the
+// authorization tests: a route inside an organisation that was not added
+// through orgRoute shows up here and not in OrgRoutes.
+func (s *Server) Routes() []string {
+	var list []string
+	for _, r := range s.echo.Routes() {
+		list = append(list, r.Method+" "+r.Path)
+	}
+	return list
+}
+
 // staticHandler serves the embedded files with a day of caching.
 func staticHandler(fsys http.FileSystem) http.Handler {
 	fs := http.FileServer(fsys)

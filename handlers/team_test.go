@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -434,6 +435,10 @@ func TestEscalationThroughCustomRole(t *testing.T) {
 	wantStatus(t, tm.sender.post(path(tm.org, "members/"+itoa(tm.admin.profile)+"/revoke"), nil), http.StatusForbidden)
 	wantStatus(t, tm.sender.post(path(tm.org, "roles/"+itoa(roles[0].ID)), url.Values{"name": {"Recruiter"}, "permissions": {"members", "messages", "organisation"}}), http.StatusForbidden)
 	wantStatus(t, tm.sender.get(path(tm.org, "settings")), http.StatusForbidden)
+	// The navigation shows the role's sections and nothing else.
+	nav := tm.sender.get(path(tm.org, ""))
+	wantContains(t, nav, `href="`+path(tm.org, "members")+`"`, `href="`+path(tm.org, "audit")+`"`)
+	wantNotContains(t, nav, `href="`+path(tm.org, "settings")+`"`, `href="`+path(tm.org, "roles")+`"`)
 	// Nor act on an invitation to a role they lack.
 	tm.a.invite(tm.owner, tm.org, "future-admin@example.com", "administrator")
 	adminInv := pendingID(t, tm.a, tm.org, "future-admin@example.com")
@@ -519,13 +524,21 @@ func TestTransferOwnership(t *testing.T) {
 	wantContains(t, res, "You already own this organisation.")
 	wantStatus(t, tm.admin.post(path(tm.org, "transfer"), url.Values{"new_owner": {tm.admin.email}, "confirm_password": {testPassword}}), http.StatusForbidden)
 
+	before := tm.owner.sessionCookie().Value
 	wantStatus(t, tm.owner.post(path(tm.org, "transfer"), url.Values{"new_owner": {"SENDER@example.com"}, "confirm_password": {testPassword}}), http.StatusSeeOther)
+	if tm.owner.sessionCookie().Value == before {
+		t.Error("giving up ownership did not renew the session token")
+	}
 	if tm.role(t, tm.sender).Kind != switchboard.RoleOwner || tm.role(t, tm.owner).Kind != switchboard.RoleAdministrator {
 		t.Fatal("ownership did not move")
 	}
 	// The old owner is an administrator now: no more deleting.
 	wantStatus(t, tm.owner.post(path(tm.org, "delete"), url.Values{"confirm_name": {"Acme"}}), http.StatusForbidden)
+	before = tm.owner.sessionCookie().Value
 	wantStatus(t, tm.owner.post(path(tm.org, "leave"), nil), http.StatusSeeOther)
+	if tm.owner.sessionCookie().Value == before {
+		t.Error("leaving did not renew the session token")
+	}
 	if membership(t, tm.a.db, tm.org, tm.owner.profile) != nil {
 		t.Fatal("leaving did not remove the membership")
 	}
@@ -612,8 +625,8 @@ func TestMembersPagingAndSearch(t *testing.T) {
 }
 
 var (
-	memberEmail = regexpMust(`<tr data-email="([^"]+)"`)
-	nextLink    = regexpMust(`<a href="([^"]+)" rel="next">`)
+	memberEmail = regexp.MustCompile(`<tr data-email="([^"]+)"`)
+	nextLink    = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
 )
 
 func TestInvitationRateLimit(t *testing.T) {

@@ -55,13 +55,7 @@ func (f Form) Value(field string) string { return f.Values.Get(field) }
 func (f Form) Error(field string) string { return f.Errors[field] }
 
 // orgPath returns the path of section in organisation id.
-func orgPath(id int64, section string) string {
-	p := "/orgs/" + strconv.FormatInt(id, 10)
-	if section != "" {
-		p += "/" + section
-	}
-	return p
-}
+var orgPath = switchboard.OrgPath
 
 // switchPath is where the switcher sends the person for organisation o: the
 // same section when their role there allows it, its dashboard otherwise.
