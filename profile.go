@@ -32,6 +32,11 @@ type Profile struct {
 	AuthEpoch int64
 	LastOrgID int64
 	CreatedAt time.Time
+
+	// PrivilegeEpoch changes whenever what the profile may do changes (a
+	// role given or taken, joining or leaving an organisation); a session
+	// made in an older one gets a new token on its next request.
+	PrivilegeEpoch int64
 }
 
 // Name is how the profile is shown to others.

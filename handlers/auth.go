@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -25,13 +26,36 @@ func (s *Server) landing(c echo.Context, p *switchboard.Profile) string {
 // logIn starts a session for p with a new token.
 func (s *Server) logIn(c echo.Context, p *switchboard.Profile) error {
 	ctx := c.Request().Context()
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.renewPrivileges(ctx, p.PrivilegeEpoch); err != nil {
 		return err
 	}
 	s.sessions.Put(ctx, sessionProfile, p.ID)
 	s.sessions.Put(ctx, sessionEpoch, p.AuthEpoch)
 	s.sessions.Put(ctx, sessionSeen, s.db.Now().Unix())
 	return nil
+}
+
+// renewPrivileges gives the session a new token and records the privilege
+// epoch it now stands in: at login, and whenever what the profile may do
+// changes.
+func (s *Server) renewPrivileges(ctx context.Context, epoch int64) error {
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionPrivilege, epoch)
+	return nil
+}
+
+// renewAfterChange renews the session of the profile acting now, after a
+// change of its own privileges (joining, leaving, handing over ownership),
+// reading the new epoch from the database.
+func (s *Server) renewAfterChange(c echo.Context, profileID int64) error {
+	ctx := c.Request().Context()
+	p, err := s.db.FindProfile(ctx, profileID)
+	if err != nil {
+		return err
+	}
+	return s.renewPrivileges(ctx, p.PrivilegeEpoch)
 }
 
 func (s *Server) handleSignupForm(c echo.Context) error {

@@ -186,7 +186,7 @@ func (s *Server) handleInvitationAccept(c echo.Context) error {
 		return err
 	}
 	// Joining is a privilege change: new session token.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.renewAfterChange(c, p.ID); err != nil {
 		return err
 	}
 	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")

@@ -194,7 +194,7 @@ func (s *Server) handleLeave(c echo.Context) error {
 	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, m.Member, "member.left"); err != nil {
 		return err
 	}
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.renewAfterChange(c, m.Member.ProfileID); err != nil {
 		return err
 	}
 	s.flash(c, "You left "+m.Org.Name+".")
@@ -250,7 +250,7 @@ func (s *Server) handleTransfer(c echo.Context) error {
 	if err := s.db.TransferOwnership(ctx, s.actor(c), m.Org.ID, p.ID, target.ProfileID); err != nil {
 		return err
 	}
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.renewAfterChange(c, p.ID); err != nil {
 		return err
 	}
 	s.flash(c, target.Name()+" now owns "+m.Org.Name+". You are an Administrator.")

@@ -27,6 +27,10 @@ const (
 	sessionFlash   = "flash"
 )
 
+// sessionPrivilege is the session key of the profile's privilege epoch when
+// the session token was last renewed.
+const sessionPrivilege = "privilege_epoch"
+
 type requestKey int
 
 const (
@@ -158,6 +162,15 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if now.Sub(seen) > time.Minute {
 			s.sessions.Put(ctx, sessionSeen, now.Unix())
+		}
+		// What the profile may do changed since this session's token was
+		// made (a role given or taken, from this session or another): a
+		// new token, as at login, so a token captured before is worthless
+		// after.
+		if p.PrivilegeEpoch != s.sessions.GetInt64(ctx, sessionPrivilege) {
+			if err := s.renewPrivileges(ctx, p.PrivilegeEpoch); err != nil {
+				return err
+			}
 		}
 		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithProfile(ctx, p)))
 		return next(c)

@@ -587,7 +587,7 @@ func TestMembersPagingAndSearch(t *testing.T) {
 		}
 		hash := randomHash()
 		inv := &switchboard.Invitation{OrgID: owner.org, Email: p.Email, Role: switchboard.BuiltinRole(switchboard.RoleSender), InvitedBy: owner.profile, InviterName: "o"}
-		if err := a.db.CreateInvitation(ctx, switchboard.Actor{}, inv, hash, &switchboard.Email{To: p.Email}); err != nil {
+		if err := a.db.CreateInvitation(ctx, switchboard.Actor{ProfileID: owner.profile}, inv, hash, &switchboard.Email{To: p.Email}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.db.AcceptInvitation(ctx, hash, p, ""); err != nil {

@@ -50,6 +50,9 @@ func (db *DB) CreateInvitation(ctx context.Context, actor switchboard.Actor, inv
 		if err := checkCustomRole(ctx, tx, inv.OrgID, inv.Role); err != nil {
 			return err
 		}
+		if err := checkActor(ctx, tx, inv.OrgID, actor, func(m *switchboard.Membership) bool { return m.MayGrant(inv.Role) }); err != nil {
+			return err
+		}
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM members m JOIN profiles p ON p.id = m.profile_id WHERE m.org_id = ? AND p.email = ?`, inv.OrgID, inv.Email).Scan(&one)
 		if err == nil {
@@ -143,12 +146,9 @@ func (db *DB) FindInvitationByToken(ctx context.Context, tokenHash []byte) (*swi
 func (db *DB) ResendInvitation(ctx context.Context, actor switchboard.Actor, orgID, id int64, tokenHash []byte, email *switchboard.Email) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		var address string
-		err := tx.QueryRowContext(ctx, `SELECT email FROM invitations WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL`, id, orgID).Scan(&address)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("invitation")
-		} else if err != nil {
-			return fmt.Errorf("store: resend invitation %d: %w", id, err)
+		address, err := pendingForActor(ctx, tx, actor, orgID, id)
+		if err != nil {
+			return err
 		}
 		outboxID, err := db.enqueue(ctx, tx, email)
 		if err != nil {
@@ -162,16 +162,32 @@ func (db *DB) ResendInvitation(ctx context.Context, actor switchboard.Actor, org
 	})
 }
 
+// pendingForActor returns the address of the pending invitation id of the
+// organisation, once it has checked, inside tx, that the actor's role may
+// still grant the invitation's role (and so resend or cancel it).
+func pendingForActor(ctx context.Context, tx *sql.Tx, actor switchboard.Actor, orgID, id int64) (string, error) {
+	var address, kind, roleName, perms string
+	var roleID int64
+	err := tx.QueryRowContext(ctx, `SELECT i.email, i.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, '')
+		FROM invitations i LEFT JOIN roles r ON r.id = i.custom_role_id AND r.org_id = i.org_id
+		WHERE i.id = ? AND i.org_id = ? AND i.accepted_at IS NULL AND i.cancelled_at IS NULL`, id, orgID).Scan(&address, &kind, &roleID, &roleName, &perms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("invitation")
+	} else if err != nil {
+		return "", fmt.Errorf("store: find pending invitation %d: %w", id, err)
+	}
+	role := makeRole(kind, roleID, roleName, perms)
+	return address, checkActor(ctx, tx, orgID, actor, func(m *switchboard.Membership) bool { return m.MayGrant(role) })
+}
+
 // CancelInvitation cancels a pending invitation; its link stops working.
 func (db *DB) CancelInvitation(ctx context.Context, actor switchboard.Actor, orgID, id int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		var address string
-		err := tx.QueryRowContext(ctx, `UPDATE invitations SET cancelled_at = ?
-			WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL RETURNING email`,
-			millis(db.Now()), id, orgID).Scan(&address)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("invitation")
-		} else if err != nil {
+		address, err := pendingForActor(ctx, tx, actor, orgID, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET cancelled_at = ? WHERE id = ? AND org_id = ?`, millis(db.Now()), id, orgID); err != nil {
 			return fmt.Errorf("store: cancel invitation %d: %w", id, err)
 		}
 		return db.audit(ctx, tx, orgID, actor, "invitation.cancelled", address, "")
@@ -236,9 +252,11 @@ func (db *DB) acceptInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, p *s
 		inv.OrgID, p.ID, kind, custom, millis(now), sortName(p.FirstName, p.LastName, p.Email)); err != nil {
 		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE profiles SET last_org_id = ? WHERE id = ?`, inv.OrgID, p.ID); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE profiles SET last_org_id = ?, privilege_epoch = privilege_epoch + 1 WHERE id = ? RETURNING privilege_epoch`,
+		inv.OrgID, p.ID).Scan(&p.PrivilegeEpoch); err != nil {
 		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
 	}
+	p.LastOrgID = inv.OrgID
 	t := now.UTC()
 	inv.AcceptedAt = &t
 	actor := switchboard.Actor{ProfileID: p.ID, Name: p.Name(), IP: ip}

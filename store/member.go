@@ -154,6 +154,11 @@ func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int
 		if err := checkCustomRole(ctx, tx, orgID, r); err != nil {
 			return err
 		}
+		if err := checkActor(ctx, tx, orgID, actor, func(m *switchboard.Membership) bool {
+			return m.MayManage(target) && m.MayGrant(r)
+		}); err != nil {
+			return err
+		}
 		kind, custom := roleColumns(r)
 		oldKind, oldCustom := roleColumns(target.Role)
 		res, err := tx.ExecContext(ctx, `UPDATE members SET role = ?, custom_role_id = ?
@@ -165,14 +170,23 @@ func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errMemberChanged
 		}
+		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {
+			return err
+		}
 		return db.audit(ctx, tx, orgID, actor, "member.role_changed", target.Email, target.Role.Name+" → "+r.Name)
 	})
 }
 
 // RemoveMember takes the member's access away (action "member.revoked") or
-// records that they left ("member.left"). The owner is never removed.
+// records that they left ("member.left"). The owner is never removed, and a
+// revocation needs an actor whose role, read now, may manage the target.
 func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID int64, target *switchboard.Member, action string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if actor.ProfileID != target.ProfileID {
+			if err := checkActor(ctx, tx, orgID, actor, func(m *switchboard.Membership) bool { return m.MayManage(target) }); err != nil {
+				return err
+			}
+		}
 		oldKind, oldCustom := roleColumns(target.Role)
 		res, err := tx.ExecContext(ctx, `DELETE FROM members
 			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS ?`,
@@ -182,6 +196,9 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errMemberChanged
+		}
+		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, orgID, actor, action, target.Email, target.Role.Name)
 	})
@@ -210,6 +227,9 @@ func (db *DB) TransferOwnership(ctx context.Context, actor switchboard.Actor, or
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET role = 'owner', custom_role_id = NULL WHERE org_id = ? AND profile_id = ?`, orgID, toID); err != nil {
 			return fmt.Errorf("store: transfer ownership of organisation %d: %w", orgID, err)
+		}
+		if err := bumpPrivileges(ctx, tx, `?, ?`, fromID, toID); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, orgID, actor, "ownership.transferred", email, "")
 	})

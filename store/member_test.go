@@ -46,8 +46,8 @@ func TestListMembers(t *testing.T) {
 	t.Run("keyset paging", func(t *testing.T) {
 		db := newDB(t)
 		owner, org := newOwner(t, db, "Olivia", "Owner", "olivia@example.com")
-		_, otherOrg := newOwner(t, db, "Oscar", "Other", "oscar@example.com")
-		addMember(t, db, otherOrg, owner, "Aaron", "Outsider", "aaron@example.com", sender) // never on org's pages
+		oscar, otherOrg := newOwner(t, db, "Oscar", "Other", "oscar@example.com")
+		addMember(t, db, otherOrg, oscar, "Aaron", "Outsider", "aaron@example.com", sender) // never on org's pages
 		want := map[int64]bool{owner.ID: true}
 		firsts := []string{"Zoé", "adam", "Émile", "Bob", "bob", "Chloé", "Dan", "dan", "Eve", "Ünal", "Ann-Marie"}
 		lasts := []string{"Smith", "smith", "O'Neil", "Ng", "de Vries", "Zhang"}
@@ -117,7 +117,7 @@ func TestListMembers(t *testing.T) {
 	t.Run("search", func(t *testing.T) {
 		db := newDB(t)
 		owner, org := newOwner(t, db, "Olivia", "Owner", "olivia@corp.example")
-		_, otherOrg := newOwner(t, db, "Alice", "Elsewhere", "alice.elsewhere@example.com")
+		otherOwner, otherOrg := newOwner(t, db, "Alice", "Elsewhere", "alice.elsewhere@example.com")
 		for _, m := range []struct{ first, last, email string }{
 			{"Alice", "Martin", "alice@example.com"},
 			{"Malika", "Ali", "m.ali@corp.example"},
@@ -129,7 +129,7 @@ func TestListMembers(t *testing.T) {
 		} {
 			addMember(t, db, org, owner, m.first, m.last, m.email, sender)
 		}
-		addMember(t, db, otherOrg, owner, "Alicia", "Keys", "alicia@example.com", sender)
+		addMember(t, db, otherOrg, otherOwner, "Alicia", "Keys", "alicia@example.com", sender)
 
 		for _, c := range []struct {
 			query string

@@ -93,18 +93,31 @@ func scanOrganisation(dest []any, o *switchboard.Organisation, created *int64) [
 // it. An organisation the profile is not a member of is ENOTFOUND, exactly as
 // one that does not exist.
 func (db *DB) FindMembership(ctx context.Context, orgID, profileID int64) (*switchboard.Membership, error) {
+	return scanMembership(db.queryRow(ctx, membershipQuery, orgID, profileID), orgID, profileID)
+}
+
+// membershipInTx is FindMembership inside a write transaction: what a
+// member may do, read again at the moment of acting, so that a role changed
+// by a concurrent request is the one that counts.
+func membershipInTx(ctx context.Context, tx *sql.Tx, orgID, profileID int64) (*switchboard.Membership, error) {
+	return scanMembership(tx.QueryRowContext(ctx, membershipQuery, orgID, profileID), orgID, profileID)
+}
+
+const membershipQuery = `SELECT ` + organisationColumns + `, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name
+	FROM members m
+	JOIN organisations o ON o.id = m.org_id
+	JOIN profiles p ON p.id = m.profile_id
+	LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
+	WHERE m.org_id = ? AND m.profile_id = ?`
+
+func scanMembership(row interface{ Scan(...any) error }, orgID, profileID int64) (*switchboard.Membership, error) {
 	var o switchboard.Organisation
 	m := switchboard.Member{OrgID: orgID, ProfileID: profileID}
 	var created, joined, roleID int64
 	var kind, roleName, perms string
 	dest := scanOrganisation(nil, &o, &created)
 	dest = append(dest, &kind, &roleID, &roleName, &perms, &joined, &m.Email, &m.FirstName, &m.LastName)
-	err := db.queryRow(ctx, `SELECT `+organisationColumns+`, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name
-		FROM members m
-		JOIN organisations o ON o.id = m.org_id
-		JOIN profiles p ON p.id = m.profile_id
-		LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
-		WHERE m.org_id = ? AND m.profile_id = ?`, orgID, profileID).Scan(dest...)
+	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("organisation")
 	} else if err != nil {
@@ -159,6 +172,9 @@ func (db *DB) SetOwnerOnlyMembers(ctx context.Context, actor switchboard.Actor, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		if err := bumpOrgPrivileges(ctx, tx, orgID); err != nil {
+			return err
+		}
 		detail := "administrators may manage members"
 		if ownerOnly {
 			detail = "only the owner manages members"
@@ -171,6 +187,9 @@ func (db *DB) SetOwnerOnlyMembers(ctx context.Context, actor switchboard.Actor, 
 // invitations, roles and audit log. Profiles stay.
 func (db *DB) DeleteOrganisation(ctx context.Context, orgID int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpOrgPrivileges(ctx, tx, orgID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM organisations WHERE id = ?`, orgID)
 		if err != nil {
 			return fmt.Errorf("store: delete organisation %d: %w", orgID, err)

@@ -144,7 +144,7 @@ func TestOutboxGivesUp(t *testing.T) {
 	}
 
 	// Resending queues a new email, which is due again.
-	must(t, db.ResendInvitation(ctx, switchboard.Actor{}, org.ID, inv.ID, newTokenHash(t), mailTo("bounce@example.com", "Again")))
+	must(t, db.ResendInvitation(ctx, actorOf(p), org.ID, inv.ID, newTokenHash(t), mailTo("bounce@example.com", "Again")))
 	got, err = db.FindInvitation(ctx, org.ID, inv.ID)
 	must(t, err)
 	if got.EmailGivenUp || got.EmailAttempts != 0 {

@@ -98,6 +98,9 @@ func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int
 		if n, _ := res.RowsAffected(); n != 1 {
 			return notFound("role")
 		}
+		if err := bumpPrivileges(ctx, tx, `SELECT profile_id FROM members WHERE org_id = ? AND custom_role_id = ?`, orgID, r.ID); err != nil {
+			return err
+		}
 		return db.audit(ctx, tx, orgID, actor, "role.updated", r.Name, permissionsColumn(r.Permissions))
 	})
 }
