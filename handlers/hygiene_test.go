@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -295,5 +296,56 @@ func TestSessionTokensStoredHashed(t *testing.T) {
 	replay.hc.Jar.SetCookies(mustURL(a.ts.URL), []*http.Cookie{{Name: "switchboard_session", Value: cookie}})
 	if res := replay.get("/account"); res.status == http.StatusOK {
 		t.Error("the cookie still works after logout")
+	}
+}
+
+// TestHealthAfterDamage: once the store met a damaged page, /healthz
+// answers 503 and keeps answering it, even though SELECT 1 still works.
+func TestHealthAfterDamage(t *testing.T) {
+	a, _ := newLoggedApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	wantStatus(t, a.client().get("/healthz"), http.StatusOK)
+
+	// Fill the audit log over many pages behind the store's back, move
+	// it all into the file, and overwrite its newest pages.
+	file := filepath.Join(a.dbDir, "switchboard.db")
+	raw, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var pagesBefore, pageSize int64
+	raw.QueryRow(`PRAGMA page_count`).Scan(&pagesBefore)
+	raw.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
+	if _, err := raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+		INSERT INTO audit_log (org_id, actor_name, action, detail, created_at) SELECT ?, 'Filler', 'settings.changed', printf('%.80c', 'x'), 0 FROM n`, owner.org); err != nil {
+		t.Fatal(err)
+	}
+	var busy, logged, moved int
+	if err := raw.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &moved); err != nil || busy != 0 {
+		t.Fatalf("checkpoint: busy %d, %v", busy, err)
+	}
+	var pages int64
+	raw.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	raw.Close()
+	if pages-pagesBefore < 20 {
+		t.Fatalf("the audit log grew by %d pages only", pages-pagesBefore)
+	}
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page := pagesBefore + 1; page <= pages; page++ {
+		if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, int(pageSize)), (page-1)*pageSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+
+	res := owner.get(path(owner.org, "audit"))
+	wantStatus(t, res, http.StatusInternalServerError)
+	for range 2 {
+		res := a.client().get("/healthz")
+		wantStatus(t, res, http.StatusServiceUnavailable)
 	}
 }
