@@ -1,11 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,29 +41,132 @@ type requestKey int
 const (
 	requestIDKey requestKey = iota + 1
 	sectionKey
+	// sessionLoadedKey is set once scs loaded the session: an error raised
+	// before (an oversized body) renders its page without one.
+	sessionLoadedKey
 )
 
-// logRequests writes one structured line per request. Paths holding tokens
-// are logged by their route, never as they are.
+// sessionLoaded reports whether the session of the request was loaded;
+// scs panics on a context without one.
+func sessionLoaded(ctx context.Context) bool {
+	loaded, _ := ctx.Value(sessionLoadedKey).(bool)
+	return loaded
+}
+
+// logRequests writes one structured line per request, after the error (if
+// any) was rendered, so the line tells the status the client really got,
+// also for errors raised before the session loads (an oversized body).
+// Paths holding tokens are logged by their pattern, never as they are.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		id := randomID()
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestIDKey, id)))
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		err := next(c)
-		path := c.Request().URL.Path
-		if strings.Contains(c.Path(), ":token") {
-			path = c.Path()
+		if err := next(c); err != nil {
+			s.handleError(err, c)
 		}
-		attrs := []any{"id", id, "method", c.Request().Method, "path", path,
+		attrs := []any{"id", id, "method", c.Request().Method, "path", logPath(c.Request()),
 			"status", c.Response().Status, "bytes", c.Response().Size,
 			"duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP()}
 		if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
 			attrs = append(attrs, "profile", p.ID)
 		}
 		s.logger.Info("request", attrs...)
-		return err
+		return nil
+	}
+}
+
+// tokenRoutes are the routes whose path holds a token from an email: the
+// first segments, and the tails that follow the token.
+var tokenRoutes = []struct {
+	prefix []string
+	tails  []string
+}{
+	{[]string{"invitations"}, []string{"signup"}},
+	{[]string{"password", "reset"}, nil},
+}
+
+// longRun is a stretch of characters long enough to be a token.
+var longRun = regexp.MustCompile(`[A-Za-z0-9_\-]{20,}`)
+
+// tokenPattern returns the pattern of the token route that path has the
+// shape of ("/invitations/:token"), whatever the method, a trailing slash,
+// extra segments, case, backslashes or encoded slashes: the route did not
+// need to match (a 404 or 405 matches none) for the token to be there.
+func tokenPattern(path string) (string, bool) {
+	shape := path
+	for i := 0; i < 3 && strings.Contains(shape, "%"); i++ {
+		u, err := url.PathUnescape(shape)
+		if err != nil {
+			break
+		}
+		shape = u
+	}
+	shape = strings.ToLower(strings.ReplaceAll(shape, `\`, "/"))
+	var segs []string
+	for _, seg := range strings.Split(shape, "/") {
+		if seg != "" && seg != "." {
+			segs = append(segs, seg)
+		}
+	}
+	for _, r := range tokenRoutes {
+		n := len(r.prefix)
+		if len(segs) <= n || !slices.Equal(segs[:n], r.prefix) {
+			continue
+		}
+		pattern := "/" + strings.Join(r.prefix, "/") + "/:token"
+		switch rest := segs[n+1:]; {
+		case len(rest) == 0:
+		case len(rest) == 1 && slices.Contains(r.tails, rest[0]):
+			pattern += "/" + rest[0]
+		default:
+			pattern += "/…"
+		}
+		return pattern, true
+	}
+	return "", false
+}
+
+// logPath is the path of r as every log line writes it: a token route by
+// its pattern, and, in any other path, a run of characters long enough to
+// be a token (one pasted into a mistyped link) blanked out.
+func logPath(r *http.Request) string {
+	if p, ok := tokenPattern(r.URL.Path); ok {
+		return p
+	}
+	if p, ok := tokenPattern(r.URL.EscapedPath()); ok {
+		return p
+	}
+	return longRun.ReplaceAllString(r.URL.Path, "…")
+}
+
+// maxBody is the largest request body the panel accepts: its forms are a
+// few kilobytes.
+const maxBody = 1 << 20
+
+// limitBody refuses a body over maxBody with 413 before the session loads
+// and before anything reads the form. A body of unknown length (chunked) is
+// read here, up to the limit, so that its refusal does not depend on what
+// reads it first: the CSRF check would otherwise see a cut form and answer
+// 403, a handler 422.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBody {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		if r.ContentLength < 0 {
+			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+			if err != nil {
+				return echo.ErrBadRequest
+			}
+			if len(b) > maxBody {
+				return echo.ErrStatusRequestEntityTooLarge
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+		return next(c)
 	}
 }
 
@@ -68,14 +176,22 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// permissionsPolicy denies the browser features the panel never uses, so
+// an injected frame or script cannot ask for them in the panel's name.
+const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), " +
+	"hid=(), magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+
 // securityHeaders sets the headers every answer carries, and a fresh CSP
 // nonce for the page.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		nonce := randomID()
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; "+
+		// Nonces only in script-src: the panel ships no script file of its
+		// own, so 'self' would only widen what an injected tag could load.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; "+
 			"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("Permissions-Policy", permissionsPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
@@ -83,6 +199,11 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		// Pages hold personal data: no copy in any cache (the static files
 		// set their own caching).
 		h.Set("Cache-Control", "no-store")
+		if _, ok := tokenPattern(c.Request().URL.Path); ok {
+			// Its URL holds a token: no Referer takes it elsewhere, whatever
+			// the answer.
+			h.Set("Referrer-Policy", "no-referrer")
+		}
 		if s.secure() {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
@@ -107,7 +228,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			// The error page still needs a session to render in.
 			ctx, _ = s.sessions.Load(r.Context(), "")
 		}
-		c.SetRequest(r.WithContext(ctx))
+		c.SetRequest(r.WithContext(context.WithValue(ctx, sessionLoadedKey, true)))
 		committed := false
 		c.Response().Before(func() {
 			if committed {
@@ -189,7 +310,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 		CookieSameSite: http.SameSiteLaxMode,
 		CookieMaxAge:   int(s.cfg.SessionLifetime / time.Second),
 		ErrorHandler: func(err error, c echo.Context) error {
-			s.logger.Warn("csrf refused", "path", c.Request().URL.Path, "ip", c.RealIP(), "err", err)
+			s.logger.Warn("csrf refused", "path", logPath(c.Request()), "ip", c.RealIP(), "err", err)
 			return switchboard.Errorf(switchboard.EFORBIDDEN, "This form has expired or did not come from Switchboard. Go back, reload the page and try again.")
 		},
 	})

@@ -43,7 +43,9 @@ func (s *Server) chromeContext(c echo.Context) (context.Context, error) {
 	if sec, ok := ctx.Value(sectionKey).(section); ok {
 		ch.Section, ch.SectionPerm = sec.path, sec.perm
 	}
-	ch.Flash = s.sessions.PopString(ctx, sessionFlash)
+	if sessionLoaded(ctx) {
+		ch.Flash = s.sessions.PopString(ctx, sessionFlash)
+	}
 	if ch.Profile != nil {
 		orgs, err := s.db.ListMemberships(ctx, ch.Profile.ID)
 		if err != nil {
@@ -98,7 +100,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		case http.StatusForbidden, http.StatusBadRequest:
 			page.Title, page.Message = "Request refused", "This request could not be accepted. Go back, reload the page and try again."
 		case http.StatusRequestEntityTooLarge:
-			page.Title, page.Message = "Too large", "What you sent is too large."
+			page.Title, page.Message = "Too large", "What you sent is larger than Switchboard accepts (1 MB). Go back and send less."
 		default:
 			if he.Code < 500 {
 				page.Title, page.Message = http.StatusText(he.Code), "This request could not be accepted."
@@ -129,7 +131,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case code == switchboard.EINVALID, code == switchboard.ECONFLICT:
 		page.Status, page.Title = http.StatusUnprocessableEntity, "This could not be done"
 	default:
-		attrs := []any{"err", err, "method", c.Request().Method, "path", c.Path()}
+		attrs := []any{"err", err, "method", c.Request().Method, "path", logPath(c.Request())}
 		if id, ok := ctx.Value(requestIDKey).(string); ok {
 			attrs = append(attrs, "request", id)
 		}
@@ -139,7 +141,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.logger.Error("internal error", attrs...)
 	}
 	if page.Status == http.StatusForbidden || page.Status == http.StatusNotFound {
-		s.logger.Warn("refused", "status", page.Status, "path", c.Request().URL.Path, "ip", c.RealIP(), "profile", profileID(ctx))
+		s.logger.Warn("refused", "status", page.Status, "path", logPath(c.Request()), "ip", c.RealIP(), "profile", profileID(ctx))
 	}
 	if e, ok := errors.AsType[*switchboard.Error](err); ok && e.Code == switchboard.EFORBIDDEN && e.Fields != nil {
 		page.Section, page.RoleName = e.Fields["section"], e.Fields["role"]

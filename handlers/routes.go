@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -13,14 +15,15 @@ import (
 // routes lists every route of the panel in one place.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.Recover())
-	e.Use(s.logRequests, s.securityHeaders)
-	e.Use(middleware.BodyLimit("1M"))
+	// The access log comes first: it renders any error left over (a panic,
+	// an oversized body) before writing the status that was sent.
+	e.Use(s.logRequests, middleware.Recover(), s.securityHeaders)
+	e.Use(limitBody)
 	e.Use(s.sessionMiddleware, s.csrf(), s.loadProfile)
 
 	// Public.
 	e.GET("/healthz", s.handleHealth)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(http.FS(static.FS)))))
+	e.GET("/static/*", staticFiles(static.FS))
 	e.GET("/", s.handleHome)
 	e.GET("/signup", s.handleSignupForm)
 	e.POST("/signup", s.handleSignup)
@@ -78,13 +81,23 @@ func (s *Server) Routes() []string {
 	return list
 }
 
-// staticHandler serves the embedded files with a day of caching.
-func staticHandler(fsys http.FileSystem) http.Handler {
-	fs := http.FileServer(fsys)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		fs.ServeHTTP(w, r)
-	})
+// staticFiles serves the embedded files with a day of caching. It serves
+// files only: a folder (/static/, /static/anything/) answers the panel's
+// 404 page, as http.FileServer would otherwise list what is in it.
+func staticFiles(fsys fs.FS) echo.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServer(http.FS(fsys)))
+	return func(c echo.Context) error {
+		name := strings.TrimPrefix(c.Request().URL.Path, "/static/")
+		if !fs.ValidPath(name) {
+			return echo.ErrNotFound
+		}
+		if info, err := fs.Stat(fsys, name); err != nil || info.IsDir() {
+			return echo.ErrNotFound
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 }
 
 func (s *Server) handleHealth(c echo.Context) error {

@@ -180,9 +180,20 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 }
 
 // Run opens the database, starts the mail worker and the web server, and
-// returns once the server listens.
-func (m *Main) Run(ctx context.Context) error {
+// returns once the server listens. It listens first: a port already taken
+// stops it before the database file is created or touched.
+func (m *Main) Run(ctx context.Context) (err error) {
 	m.logger = slog.New(slog.NewJSONHandler(m.Stdout, nil))
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: cannot listen on %s: %v", m.Config.Addr, err)
+	}
+	defer func() {
+		if err != nil && m.http == nil {
+			ln.Close()
+		}
+	}()
+
 	db, err := store.Open(ctx, m.Config.DB)
 	if err != nil {
 		return err
@@ -206,10 +217,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Mail:           m.Worker,
 	})
 
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("--addr: cannot listen on %s: %v", m.Config.Addr, err)
-	}
 	m.listener = ln
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -222,8 +229,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Server.StartBackground(bg)
 
 	m.http = &http.Server{
-		Handler:           m.Server,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: m.Server,
+		// The panel's requests carry a few cookies: 64 KB of headers is
+		// plenty, and 150 slow clients cannot hold a megabyte each (the
+		// default) for long.
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
