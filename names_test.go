@@ -41,6 +41,10 @@ func TestNamesRefuseInvisibleFormatCharacters(t *testing.T) {
 		if switchboard.Fields(o.Validate())["name"] == "" {
 			t.Errorf("%s: organisation name accepted", name)
 		}
+		r := switchboard.Role{Kind: switchboard.RoleCustom, Name: value, Permissions: []switchboard.Permission{switchboard.PermMembers}}
+		if switchboard.Fields(r.Validate())["name"] == "" {
+			t.Errorf("%s: role name accepted", name)
+		}
 	}
 	for _, value := range []string{"Acme\u2028Co", "Acme\u2029Co", "Acme\u0085Co"} {
 		f := switchboard.FieldErrors{}
