@@ -45,7 +45,11 @@ func (db *DB) countRecipientEmail(ctx context.Context, tx *sql.Tx, address strin
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipient_emails WHERE mailbox = ? AND created_at > ?`, mailbox, since).Scan(&n); err != nil {
 		return fmt.Errorf("store: count emails to a recipient: %w", err)
 	}
-	if n >= MaxEmailsPerRecipient {
+	limit := db.EmailsPerRecipient
+	if limit == 0 {
+		limit = MaxEmailsPerRecipient
+	}
+	if n >= limit {
 		return ErrTooManyEmails
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO recipient_emails (mailbox, created_at) VALUES (?, ?)`, mailbox, millis(now)); err != nil {
