@@ -88,16 +88,36 @@ func ValidateEmail(f FieldErrors, field, email string) {
 }
 
 // ValidateName records a message under field if name is empty, too long or
-// holds control characters. what is the field's name in a sentence.
+// holds control, format or bidi-control characters. what is the field's name
+// in a sentence. Names reach emails read by other people, so nothing in them
+// may hide text or reorder what is shown.
 func ValidateName(f FieldErrors, field, what, name string) {
 	switch {
 	case strings.TrimSpace(name) == "":
 		f.Add(field, "Enter "+what+".")
 	case utf8.RuneCountInString(name) > MaxNameLength:
 		f.Add(field, "This can be at most 100 characters long.")
-	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, isLineBreakOrControl):
 		f.Add(field, "This cannot contain control characters or line breaks.")
+	case strings.ContainsFunc(name, IsInvisibleFormat):
+		f.Add(field, "This cannot contain invisible formatting characters, such as zero-width spaces or right-to-left marks. Please type it again without them.")
 	}
+}
+
+func isLineBreakOrControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+}
+
+// IsInvisibleFormat reports whether r is a Unicode format character
+// (category Cf: zero-width space and joiners, soft hyphen, byte order mark,
+// tags…) or a bidirectional control (U+202A–U+202E, U+2066–U+2069,
+// U+200E, U+200F, U+061C). They show nothing themselves, yet can hide
+// text, split a word that filters look for, or make "moc.live" read as
+// "evil.com": the review's phishing names used them. Zero-width joiners
+// inside emoji and Persian names are refused too; the price is small
+// next to a name that reads differently from what it is.
+func IsInvisibleFormat(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // ValidatePassword records a message under field if password is too short,

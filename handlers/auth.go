@@ -226,7 +226,12 @@ func (s *Server) handleForgot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.CreatePasswordReset(ctx, p.ID, hash, msg); err != nil {
+	// An address that had its emails for today gets the same answer and no
+	// email, like a limited account: the answer never says more.
+	if err := s.db.CreatePasswordReset(ctx, p.ID, hash, msg); switchboard.ErrorCode(err) == switchboard.ETOOMANY {
+		s.logger.Warn("password reset email refused: recipient's daily emails used up", "profile", p.ID)
+		return s.render(c, http.StatusOK, views.Forgot(page))
+	} else if err != nil {
 		return err
 	}
 	s.notifyMail()

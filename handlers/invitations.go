@@ -53,7 +53,8 @@ func (s *Server) handleInvite(c echo.Context) error {
 	if len(errs) > 0 {
 		return render(http.StatusUnprocessableEntity, views.Form{Values: values, Errors: errs})
 	}
-	if !s.limits.inviteOrg.allow(strconv.FormatInt(m.Org.ID, 10)) {
+	if !s.limits.inviteProfile.allow(strconv.FormatInt(p.ID, 10)) || !s.limits.inviteOrg.allow(strconv.FormatInt(m.Org.ID, 10)) {
+		s.logger.Warn("invitation rate limited", "org", m.Org.ID, "profile", p.ID)
 		return render(http.StatusTooManyRequests, views.Form{Values: values, Message: "Too many invitations in a short time. Please wait a few minutes and try again."})
 	}
 	token, hash := newToken()
@@ -65,6 +66,11 @@ func (s *Server) handleInvite(c echo.Context) error {
 	if err := s.db.CreateInvitation(ctx, s.actor(c), inv, hash, msg); err != nil {
 		if fe := switchboard.Fields(err); fe != nil {
 			return render(http.StatusUnprocessableEntity, views.Form{Values: values, Errors: fe})
+		}
+		if switchboard.ErrorCode(err) == switchboard.ETOOMANY {
+			// The address had its emails for today, whoever sent them.
+			s.logger.Warn("invitation refused: recipient's daily emails used up", "org", m.Org.ID, "profile", p.ID)
+			return render(http.StatusTooManyRequests, views.Form{Values: values, Message: "No invitation was sent. " + switchboard.ErrorMessage(err)})
 		}
 		return err
 	}
@@ -93,6 +99,10 @@ func (s *Server) pendingInvitation(c echo.Context, m *switchboard.Membership) (*
 	return inv, nil
 }
 
+// handleInvitationResend sends an invitation again with a new link. Resends
+// are limited per invitation (a couple when an email got lost, not a stream
+// to one inbox), count towards the inviter's invitations, and the address's
+// emails of the day; a refusal is shown beside the invitation, with 429.
 func (s *Server) handleInvitationResend(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
@@ -100,12 +110,30 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	refuse := func(msg string) error {
+		s.logger.Warn("invitation resend rate limited", "org", m.Org.ID, "profile", m.Member.ProfileID, "invitation", inv.ID)
+		page, err := s.membersPage(c)
+		if err != nil {
+			return err
+		}
+		page.InvitationError = map[int64]string{inv.ID: msg}
+		return s.render(c, http.StatusTooManyRequests, views.Members(page))
+	}
+	if !s.limits.resendInvitation.allow(strconv.FormatInt(inv.ID, 10)) {
+		return refuse("This invitation was resent several times in the last hour. Please wait a while before sending it again, and check the address meanwhile.")
+	}
+	if !s.limits.inviteProfile.allow(strconv.FormatInt(m.Member.ProfileID, 10)) {
+		return refuse("Too many invitations in a short time. Please wait a few minutes and try again.")
+	}
 	token, hash := newToken()
 	msg, err := s.invitationEmail(c, m, inv.Email, inv.Role, token)
 	if err != nil {
 		return err
 	}
 	if err := s.db.ResendInvitation(ctx, s.actor(c), m.Org.ID, inv.ID, hash, msg); err != nil {
+		if switchboard.ErrorCode(err) == switchboard.ETOOMANY {
+			return refuse("Not resent. " + switchboard.ErrorMessage(err) + " The link sent last still works.")
+		}
 		return err
 	}
 	s.notifyMail()

@@ -64,6 +64,15 @@ type limits struct {
 	resetClient  *limiter
 	inviteOrg    *limiter
 	acceptClient *limiter
+	// inviteProfile is per inviting profile, across all its organisations:
+	// creating organisations must not multiply the invitation allowance.
+	// Resends count too.
+	inviteProfile *limiter
+	// resendInvitation is per invitation: a couple of resends when an
+	// email got lost, not a stream of them to one inbox.
+	resendInvitation *limiter
+	// orgCreate is per profile: a few organisations at once, ten a day.
+	orgCreate *limiter
 }
 
 func newLimits() *limits {
@@ -75,5 +84,9 @@ func newLimits() *limits {
 		resetClient:  newLimiter(50, 10*time.Second),
 		inviteOrg:    newLimiter(100, 10*time.Second),
 		acceptClient: newLimiter(60, 5*time.Second),
+
+		inviteProfile:    newLimiter(120, 30*time.Second),
+		resendInvitation: newLimiter(3, 20*time.Minute),
+		orgCreate:        newLimiter(10, 144*time.Minute),
 	}
 }

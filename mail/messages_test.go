@@ -25,15 +25,16 @@ func TestInvitation(t *testing.T) {
 	if e.To != "bob@example.com" {
 		t.Errorf("To = %q", e.To)
 	}
-	if want := "Jane Doe invited you to join Acme on Switchboard"; e.Subject != want {
+	if want := "Join “Acme” on Switchboard"; e.Subject != want {
 		t.Errorf("Subject = %q, want %q", e.Subject, want)
 	}
-	for _, want := range []string{"Jane Doe", "jane@example.com", "Acme", "Sender", link, "Monday 9 March 2026 at 13:05 UTC"} {
+	// Names are quoted and addresses inert (see TestInvitationNamesAreInert).
+	for _, want := range []string{"“Jane Doe”", "jane[@]example[.]com", "“Acme”", "“Sender”", link, "switchboard.example.com:", "Monday 9 March 2026 at 13:05 UTC"} {
 		if !strings.Contains(e.Text, want) {
 			t.Errorf("text body lacks %q:\n%s", want, e.Text)
 		}
 	}
-	for _, want := range []string{"Jane Doe", "jane@example.com", "Acme", "Sender", `href="https://switchboard.example.com/invitations/abc?x=1&amp;y=2"`, "Monday 9 March 2026 at 13:05 UTC"} {
+	for _, want := range []string{"“Jane Doe”", "jane[@]example[.]com", "<strong>“Acme”</strong>", "<strong>switchboard.example.com</strong>", "“Sender”", `href="https://switchboard.example.com/invitations/abc?x=1&amp;y=2"`, "Monday 9 March 2026 at 13:05 UTC"} {
 		if !strings.Contains(e.HTML, want) {
 			t.Errorf("HTML body lacks %q:\n%s", want, e.HTML)
 		}
@@ -71,7 +72,7 @@ func TestInvitationEscapes(t *testing.T) {
 	if strings.ContainsAny(e.Subject, "\r\n") {
 		t.Errorf("subject holds CR or LF: %q", e.Subject)
 	}
-	if want := "<script>alert(1)</script> Bcc: x@y.example"; !strings.Contains(e.Subject, want) {
+	if want := "“<script>alert(1)</script> Bcc: x[@]y[.]example”"; !strings.Contains(e.Subject, want) {
 		t.Errorf("subject = %q, want the name on one line", e.Subject)
 	}
 	if strings.Contains(e.Text, "\r") || strings.Contains(e.Text, "\nBcc:") {
@@ -88,7 +89,7 @@ func TestInvitationSubjectControlCharacters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "Jane invited you to join Acme Co on Switchboard"; e.Subject != want {
+		if want := "Join “Acme Co” on Switchboard"; e.Subject != want {
 			t.Errorf("org %q: subject = %q, want %q", org, e.Subject, want)
 		}
 	}
@@ -102,10 +103,13 @@ func TestInvitationWithoutInviterName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "jane@example.com invited you to join Acme on Switchboard"; e.Subject != want {
+	if want := "Join “Acme” on Switchboard"; e.Subject != want {
 		t.Errorf("subject = %q, want %q", e.Subject, want)
 	}
-	if strings.Contains(e.Text, "(jane@example.com)") {
+	if !strings.Contains(e.Text, "sent by jane[@]example[.]com.") {
+		t.Errorf("the inviter's address is not shown in their name's place:\n%s", e.Text)
+	}
+	if strings.Contains(e.Text, "(jane[@]example[.]com)") {
 		t.Errorf("the address is shown twice:\n%s", e.Text)
 	}
 }

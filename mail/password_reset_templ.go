@@ -69,7 +69,7 @@ func passwordResetHTML(v passwordResetView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = button(v.Link, "Choose a new password").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = button(v.Link, "Choose a new password on "+v.Host).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -56,7 +56,7 @@ func TestSMTPSenderDelivers(t *testing.T) {
 	if len(m.To) != 1 || m.To[0] != "bob@example.com" {
 		t.Errorf("envelope recipients = %q, want only bob@example.com", m.To)
 	}
-	if want := "Jane Doe invited you to join Acme Café on Switchboard"; m.Subject != want {
+	if want := "Join “Acme Café” on Switchboard"; m.Subject != want {
 		t.Errorf("subject = %q, want %q", m.Subject, want)
 	}
 	if got := m.Header.Get("From"); !strings.Contains(got, "<"+from+">") {
@@ -115,7 +115,7 @@ func TestSMTPSenderHeaderInjection(t *testing.T) {
 		if strings.Contains(string(m.Raw), "\nBcc:") {
 			t.Errorf("raw message has a Bcc line:\n%s", m.Raw)
 		}
-		if !strings.Contains(m.Subject, "Bcc: x@y.example") || strings.ContainsAny(m.Subject, "\r\n") {
+		if !strings.Contains(m.Subject, "Bcc: x") || strings.ContainsAny(m.Subject, "\r\n") {
 			t.Errorf("subject = %q, want the text kept on one line", m.Subject)
 		}
 	}

@@ -10,8 +10,13 @@ import (
 )
 
 // enqueue writes an email to the outbox inside tx and returns its id. The
-// mail worker sends it once the transaction has committed.
+// mail worker sends it once the transaction has committed. An address that
+// has had its allowance of emails today is ErrTooManyEmails (see
+// countRecipientEmail), and the caller's transaction rolls back.
 func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (int64, error) {
+	if err := db.countRecipientEmail(ctx, tx, e.To); err != nil {
+		return 0, err
+	}
 	now := millis(db.Now())
 	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, now, now).Scan(&e.ID)

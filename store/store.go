@@ -42,6 +42,9 @@ type DB struct {
 
 	// Now returns the current time; tests move it to expire tokens.
 	Now func() time.Time
+	// EmailsPerRecipient is how many emails one mailbox may be sent in
+	// EmailLimitWindow; 0 means MaxEmailsPerRecipient.
+	EmailsPerRecipient int
 }
 
 // Open opens (creating if needed) the database file at path and brings its
