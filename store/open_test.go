@@ -37,8 +37,8 @@ func TestOpen(t *testing.T) {
 		must(t, db.Close())
 
 		versions, _ := schemaVersions(t, path)
-		if !slices.Equal(versions, []int{1, 2}) {
-			t.Fatalf("schema_migrations holds %v, want [1 2]", versions)
+		if !slices.Equal(versions, []int{1, 2, 3}) {
+			t.Fatalf("schema_migrations holds %v, want [1 2 3]", versions)
 		}
 		raw := rawDB(t, path)
 		for _, table := range []string{"profiles", "organisations", "roles", "members", "outbox", "invitations", "password_resets", "audit_log", "sessions"} {
