@@ -373,14 +373,18 @@ func refusal(err error) (string, bool) {
 	default:
 		return "", false
 	}
-	// go-mail keeps the server's reply only inside its message:
-	// "<stage>: <reply>, affected recipient(s): …".
-	answer := strings.TrimPrefix(se.Error(), se.Reason.String()+": ")
-	answer, _, _ = strings.Cut(answer, ", affected ")
-	answer = oneLine(answer)
-	if !strings.HasPrefix(answer, strconv.Itoa(se.ErrorCode())) {
-		answer = strconv.Itoa(se.ErrorCode()) + " " + answer
+	// go-mail keeps the server's reply only inside its message, as
+	// "<stage>: <code> <reply>, affected recipient(s): …", where the reply
+	// is quoted since Go 1.26 (net/textproto's Error).
+	code := strconv.Itoa(se.ErrorCode())
+	reply := strings.TrimPrefix(se.Error(), se.Reason.String()+": ")
+	reply = strings.TrimPrefix(reply, code+" ")
+	if quoted, err := strconv.QuotedPrefix(reply); err == nil {
+		reply, _ = strconv.Unquote(quoted)
+	} else {
+		reply, _, _ = strings.Cut(reply, ", affected ")
 	}
+	answer := oneLine(code + " " + reply)
 	if r := []rune(answer); len(r) > maxAnswer {
 		answer = string(r[:maxAnswer-1]) + "…"
 	}
