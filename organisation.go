@@ -132,9 +132,12 @@ type Invitation struct {
 	CancelledAt *time.Time
 	EmailSentAt *time.Time // when its latest email went out; nil while waiting in the outbox
 	// EmailAttempts counts the failed tries of the latest email so far;
-	// EmailGivenUp is set when it will not be tried again (resend it).
+	// EmailGivenUp is set when it will not be tried again (resend it), and
+	// EmailRefusal then holds the receiving server's answer if it refused
+	// the email for good (such as "550 5.1.1 No such user").
 	EmailAttempts int
 	EmailGivenUp  bool
+	EmailRefusal  string
 
 	OrgName string // joined, for the acceptance page
 }
@@ -167,6 +170,10 @@ type Email struct {
 	Subject string
 	Text    string
 	HTML    string
+	// MessageID is the unique part of the email's Message-ID header, chosen
+	// when it is queued and the same on every attempt, so that a receiver
+	// can drop a repeat (delivery is at least once).
+	MessageID string
 
 	Attempts      int
 	NextAttemptAt time.Time

@@ -2,8 +2,10 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -225,11 +227,41 @@ func plainAddress(addr string) (string, error) {
 	return addr, nil
 }
 
-// DefaultSMTPTimeout bounds one delivery when SMTPSender.Timeout is zero.
-const DefaultSMTPTimeout = 30 * time.Second
+// Timeouts of one delivery. An SMTP server that accepts the connection and
+// then says nothing must not hold an email (nor a worker's slot, nor a
+// shutdown) for long: real servers answer each command within seconds.
+const (
+	// DefaultSMTPTimeout bounds one whole delivery (connecting, TLS,
+	// authentication, sending) when SMTPSender.Timeout is zero.
+	DefaultSMTPTimeout = 15 * time.Second
+	// DefaultSMTPCommandTimeout bounds connecting and each exchange with the
+	// server (the greeting and handshake, then the sending) when
+	// SMTPSender.CommandTimeout is zero.
+	DefaultSMTPCommandTimeout = 10 * time.Second
+)
 
 // SenderName is the display name of the From header of every email.
 const SenderName = "Switchboard"
+
+// maxAnswer is the longest server answer kept in a RefusedError.
+const maxAnswer = 300
+
+// RefusedError is a delivery that the receiving server refused for good,
+// with a 5xx answer to the recipient or to the message: sending it again
+// would get the same answer, so the Worker gives the email up at once.
+type RefusedError struct {
+	// Answer is the server's reply on one line, as in "550 5.1.1 No such
+	// user here", cut to a few hundred characters.
+	Answer string
+	// Err is the whole error, for the log.
+	Err error
+}
+
+// Error returns the whole error.
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the whole error.
+func (e *RefusedError) Unwrap() error { return e.Err }
 
 // SMTPSender delivers emails to an SMTP server with go-mail. It opens one
 // connection per email, so it may be used by several goroutines at once.
@@ -237,6 +269,9 @@ type SMTPSender struct {
 	// Timeout bounds one delivery: connecting, TLS, authentication and
 	// sending. Zero means DefaultSMTPTimeout.
 	Timeout time.Duration
+	// CommandTimeout bounds connecting and each exchange with the server.
+	// Zero means DefaultSMTPCommandTimeout.
+	CommandTimeout time.Duration
 
 	config SMTPConfig
 	from   string
@@ -265,6 +300,13 @@ func (s *SMTPSender) Config() SMTPConfig {
 // Send delivers e as a multipart/alternative message (text, then HTML) with
 // its own connection, within Timeout. The subject is reduced to one line and
 // the recipient must be a plain address, so nothing in e can add a header.
+// The Message-ID is e.MessageID at the domain of the sender address, the
+// same on every attempt.
+//
+// The connection is closed as soon as ctx ends, whatever the server is doing,
+// so that a stuck server cannot hold up a shutdown. A 5xx answer to the
+// recipient or to the message is a *RefusedError; every other failure
+// (4xx answers, connection errors, timeouts) is worth retrying.
 func (s *SMTPSender) Send(ctx context.Context, e *switchboard.Email) error {
 	to, err := plainAddress(e.To)
 	if err != nil {
@@ -274,6 +316,10 @@ func (s *SMTPSender) Send(ctx context.Context, e *switchboard.Email) error {
 	if timeout <= 0 {
 		timeout = DefaultSMTPTimeout
 	}
+	commandTimeout := s.CommandTimeout
+	if commandTimeout <= 0 {
+		commandTimeout = DefaultSMTPCommandTimeout
+	}
 
 	m := gomail.NewMsg()
 	if err := m.FromFormat(SenderName, s.from); err != nil {
@@ -282,28 +328,77 @@ func (s *SMTPSender) Send(ctx context.Context, e *switchboard.Email) error {
 	if err := m.To(to); err != nil {
 		return fmt.Errorf("mail: send email %d: recipient: %w", e.ID, err)
 	}
+	if e.MessageID != "" {
+		m.SetMessageIDWithValue(oneLine(e.MessageID) + "@" + s.from[strings.LastIndexByte(s.from, '@')+1:])
+	}
 	m.Subject(oneLine(e.Subject))
 	m.SetBodyString(gomail.TypeTextPlain, e.Text)
 	if e.HTML != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, e.HTML)
 	}
 
-	client, err := s.client(timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, err := s.client(ctx, commandTimeout)
 	if err != nil {
 		return fmt.Errorf("mail: send email %d: %w", e.ID, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := client.DialAndSendWithContext(ctx, m); err != nil {
-		return fmt.Errorf("mail: send email %d to %s via %s:%d: %w", e.ID, to, s.config.Host, s.config.Port, err)
+	err = client.DialAndSendWithContext(ctx, m)
+	if err != nil && m.IsDelivered() {
+		// The server took the message; only the goodbye (QUIT) failed.
+		// Sending it again would deliver it twice.
+		return nil
+	}
+	if err != nil {
+		err = fmt.Errorf("mail: send email %d to %s via %s:%d: %w", e.ID, to, s.config.Host, s.config.Port, err)
+		if answer, ok := refusal(err); ok {
+			return &RefusedError{Answer: answer, Err: err}
+		}
+		return err
 	}
 	return nil
 }
 
+// refusal reports whether err holds a permanent refusal of the recipient or
+// of the message, and returns the server's answer. A 5xx to MAIL FROM or to
+// AUTH is not one: it says that the panel's own settings (sender address,
+// password) are wrong, which the operator can fix while the email waits.
+func refusal(err error) (string, bool) {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode() < 500 || se.ErrorCode() > 599 {
+		return "", false
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose, gomail.ErrWriteContent:
+	default:
+		return "", false
+	}
+	// go-mail keeps the server's reply only inside its message, as
+	// "<stage>: <code> <reply>, affected recipient(s): …", where the reply
+	// is quoted since Go 1.26 (net/textproto's Error).
+	code := strconv.Itoa(se.ErrorCode())
+	reply := strings.TrimPrefix(se.Error(), se.Reason.String()+": ")
+	reply = strings.TrimPrefix(reply, code+" ")
+	if quoted, err := strconv.QuotedPrefix(reply); err == nil {
+		reply, _ = strconv.Unquote(quoted)
+	} else {
+		reply, _, _ = strings.Cut(reply, ", affected ")
+	}
+	answer := oneLine(code + " " + reply)
+	if r := []rune(answer); len(r) > maxAnswer {
+		answer = string(r[:maxAnswer-1]) + "…"
+	}
+	return answer, true
+}
+
 // client builds a go-mail client for one delivery. A client per email keeps
-// concurrent sends from sharing a connection.
-func (s *SMTPSender) client(timeout time.Duration) (*gomail.Client, error) {
-	opts := []gomail.Option{gomail.WithPort(s.config.Port), gomail.WithTimeout(timeout)}
+// concurrent sends from sharing a connection. Its connection is closed when
+// ctx ends: go-mail applies a context only to dialing, and a server that
+// stops answering would otherwise hold the connection until the command
+// deadline, however many times that is renewed.
+func (s *SMTPSender) client(ctx context.Context, commandTimeout time.Duration) (*gomail.Client, error) {
+	opts := []gomail.Option{gomail.WithPort(s.config.Port), gomail.WithTimeout(commandTimeout),
+		gomail.WithDialContextFunc(s.dialer(ctx))}
 	switch s.config.TLS {
 	case ImplicitTLS:
 		opts = append(opts, gomail.WithSSL())
@@ -322,4 +417,30 @@ func (s *SMTPSender) client(timeout time.Duration) (*gomail.Client, error) {
 			gomail.WithPassword(s.config.Password))
 	}
 	return gomail.NewClient(s.config.Host, opts...)
+}
+
+// dialer returns a dial function for go-mail whose connections are closed
+// when ctx ends. It returns the connection itself (a *tls.Conn for
+// smtps://), not a wrapper, so that go-mail still sees that it is encrypted
+// before it sends a password.
+func (s *SMTPSender) dialer(ctx context.Context) gomail.DialContextFunc {
+	return func(dialCtx context.Context, network, address string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		if s.config.TLS == ImplicitTLS {
+			d := tls.Dialer{Config: &tls.Config{ServerName: s.config.Host, MinVersion: tls.VersionTLS12}}
+			conn, err = d.DialContext(dialCtx, network, address)
+		} else {
+			var d net.Dialer
+			conn, err = d.DialContext(dialCtx, network, address)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Closing unblocks whatever read or write go-mail is waiting on.
+		// The callback stays registered after Send returns, until ctx (one
+		// delivery's) is cancelled, which Send's defer does at once.
+		context.AfterFunc(ctx, func() { conn.Close() })
+		return conn, nil
+	}
 }

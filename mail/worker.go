@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -23,6 +24,9 @@ type Outbox interface {
 	MarkEmailSent(ctx context.Context, id int64, at time.Time) error
 	// MarkEmailFailed records a failed attempt and when to try again.
 	MarkEmailFailed(ctx context.Context, id int64, reason string, next time.Time) error
+	// MarkEmailRefused gives the email up at at: the receiving server
+	// refused it for good with answer.
+	MarkEmailRefused(ctx context.Context, id int64, answer string, at time.Time) error
 	// NextEmailAt returns when the next unsent email is due, and false when
 	// there is none.
 	NextEmailAt(ctx context.Context) (time.Time, bool, error)
@@ -54,6 +58,12 @@ func DefaultBackoff(attempts int) time.Duration {
 // batchSize is how many due emails one query fetches.
 const batchSize = 50
 
+// DefaultConcurrency is how many emails a Worker sends at once when
+// Worker.Concurrency is zero: enough that one stuck server or recipient
+// does not hold the others, few enough not to look like a flood to the
+// SMTP server.
+const DefaultConcurrency = 4
+
 // idleCheck is the longest the Worker sleeps without looking at the outbox,
 // in case an email was queued without a Notify (by another process, or
 // before a crash).
@@ -67,23 +77,31 @@ const storeTimeout = 10 * time.Second
 // maxReason is the longest failure reason kept in the outbox.
 const maxReason = 1000
 
-// Worker sends the emails of an Outbox through a Sender and retries the ones
-// that fail, later and later. Its exported fields may be changed before Run
-// or Flush is first called.
+// Worker sends the emails of an Outbox through a Sender, a few at once, and
+// retries the ones that fail, later and later. Its exported fields may be
+// changed before Run or Flush is first called.
 type Worker struct {
 	// Now returns the current time; tests move it forward.
 	Now func() time.Time
 	// Backoff returns how long to wait after an email's attempts-th failed
 	// attempt; DefaultBackoff unless tests shorten it.
 	Backoff func(attempts int) time.Duration
+	// Concurrency is how many emails are sent at once; zero means
+	// DefaultConcurrency.
+	Concurrency int
 
 	outbox Outbox
 	sender Sender
 	logger *slog.Logger
 	wake   chan struct{}
-	// flushing lets one Flush run at a time, so that Run and a test's Flush
-	// never send the same email twice.
-	flushing sync.Mutex
+
+	// dispatching lets one Run or Flush pick emails at a time; with
+	// inFlight it makes sure that no email is sent by two goroutines at
+	// once, nor again right after it went out.
+	dispatching sync.Mutex
+	mu          sync.Mutex
+	inFlight    map[int64]bool
+	slots       chan struct{} // one token per email being sent
 }
 
 // NewWorker returns a Worker that sends the emails of outbox through sender
@@ -93,12 +111,13 @@ func NewWorker(outbox Outbox, sender Sender, logger *slog.Logger) *Worker {
 		logger = slog.Default()
 	}
 	return &Worker{
-		Now:     time.Now,
-		Backoff: DefaultBackoff,
-		outbox:  outbox,
-		sender:  sender,
-		logger:  logger,
-		wake:    make(chan struct{}, 1),
+		Now:      time.Now,
+		Backoff:  DefaultBackoff,
+		outbox:   outbox,
+		sender:   sender,
+		logger:   logger,
+		wake:     make(chan struct{}, 1),
+		inFlight: map[int64]bool{},
 	}
 }
 
@@ -115,12 +134,26 @@ func (w *Worker) Notify() {
 	}
 }
 
-// Run sends emails until ctx is done: whatever is due, then it sleeps until
-// the next email is due, Notify is called, or a minute has passed.
+// Run sends emails until ctx is done: it starts sending whatever is due
+// (Concurrency at a time), then sleeps until the next email is due, Notify is
+// called, or a minute has passed. It does not wait for slow deliveries
+// before looking again, so an email queued while one server hangs goes out
+// meanwhile. When ctx ends, the connections of the deliveries under way are
+// closed, those emails stay queued (the attempt is not counted), and Run
+// returns once they have stopped.
 func (w *Worker) Run(ctx context.Context) {
+	var sending sync.WaitGroup
+	defer sending.Wait()
 	for ctx.Err() == nil {
-		if _, err := w.Flush(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, errSend) {
-			// Failed deliveries were logged one by one; this is the outbox.
+		err := w.dispatch(ctx, &sending, func(_ bool, err error) {
+			if err != nil && ctx.Err() == nil {
+				w.logger.Error("mail: outbox", slog.Any("error", err))
+			}
+			// A slot is free: look again, for what waited on it.
+			w.Notify()
+		})
+		if err != nil && ctx.Err() == nil {
+			// Failed deliveries are logged one by one; this is the outbox.
 			w.logger.Error("mail: outbox", slog.Any("error", err))
 		}
 		timer := time.NewTimer(w.sleep(ctx))
@@ -139,61 +172,115 @@ func (w *Worker) sleep(ctx context.Context) time.Duration {
 	if err != nil || !ok {
 		return idleCheck
 	}
-	// Due already means the last Flush could not send it (the outbox
-	// failed, or an email arrived meanwhile and Notify will say so): wait a
-	// little rather than spin.
+	// Due already means it is being sent, or the last round could not send
+	// it (the outbox failed, or an email arrived meanwhile and Notify will
+	// say so): wait a little rather than spin.
 	return min(max(next.Sub(w.Now()), time.Second), idleCheck)
 }
 
-// errSend marks Flush's error when only deliveries failed, which Run has
-// already logged.
+// errSend marks Flush's error when only deliveries failed, which were
+// logged one by one.
 var errSend = errors.New("mail: some emails could not be sent")
 
-// Flush sends every email due now, once each, and returns how many went
-// out. A failed delivery is recorded with the time of its next attempt, and
-// makes Flush return an error after it has tried the others; an error of the
-// outbox stops it at once.
+// Flush sends every email due now, once each and Concurrency at a time,
+// waits for them, and returns how many went out. A failed delivery is
+// recorded with the time of its next attempt, and makes Flush return an
+// error after it has tried the others; so does an error of the outbox.
+// Emails that Run is sending at the same moment are left to Run.
 func (w *Worker) Flush(ctx context.Context) (sent int, err error) {
-	w.flushing.Lock()
-	defer w.flushing.Unlock()
-
-	now := w.Now()
-	tried := map[int64]bool{}
+	var sending sync.WaitGroup
+	var mu sync.Mutex
 	failed := 0
-	for {
-		emails, err := w.outbox.DueEmails(ctx, now, batchSize)
+	var errs []error
+	err = w.dispatch(ctx, &sending, func(ok bool, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case ok:
+			sent++
+		case err == nil:
+			failed++
+		}
 		if err != nil {
-			return sent, fmt.Errorf("mail: due emails: %w", err)
+			errs = append(errs, err)
 		}
-		fresh := 0
-		for i := range emails {
-			e := &emails[i]
-			if tried[e.ID] {
-				// Due again at once (a zero backoff): it waits for the next
-				// Flush rather than loop here.
-				continue
-			}
-			tried[e.ID] = true
-			fresh++
-			ok, err := w.send(ctx, e)
-			switch {
-			case ok:
-				sent++
-			case err == nil:
-				failed++
-			}
-			if err != nil {
-				return sent, err
-			}
-		}
-		if len(emails) < batchSize || fresh == 0 {
-			break
-		}
+	})
+	sending.Wait()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return sent, errors.Join(errs...)
 	}
 	if failed > 0 {
 		return sent, fmt.Errorf("%w: %d failed", errSend, failed)
 	}
 	return sent, nil
+}
+
+// dispatch starts sending, each in its own goroutine counted in sending,
+// every email due now that is not being sent already, once each, and
+// returns when all have started (it waits for a free slot before each) or
+// the outbox failed. done is called after each delivery with whether it
+// went out and the outbox's error, if any.
+func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done func(sent bool, err error)) error {
+	w.dispatching.Lock()
+	defer w.dispatching.Unlock()
+	w.mu.Lock()
+	if w.slots == nil {
+		n := w.Concurrency
+		if n <= 0 {
+			n = DefaultConcurrency
+		}
+		w.slots = make(chan struct{}, n)
+	}
+	w.mu.Unlock()
+
+	now := w.Now()
+	tried := map[int64]bool{}
+	for {
+		// An email being sent when the query runs may be marked sent
+		// before this loop reaches it: it is skipped, whatever the query
+		// saw. Only the one dispatch running can add to inFlight.
+		w.mu.Lock()
+		busy := maps.Clone(w.inFlight)
+		w.mu.Unlock()
+		limit := batchSize + len(busy)
+		emails, err := w.outbox.DueEmails(ctx, now, limit)
+		if err != nil {
+			return fmt.Errorf("mail: due emails: %w", err)
+		}
+		fresh := 0
+		for i := range emails {
+			e := emails[i]
+			if tried[e.ID] || busy[e.ID] {
+				// Tried already: due again at once (a zero backoff), it
+				// waits for the next round rather than loop here.
+				continue
+			}
+			tried[e.ID] = true
+			fresh++
+			select {
+			case w.slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			w.mu.Lock()
+			w.inFlight[e.ID] = true
+			w.mu.Unlock()
+			sending.Go(func() {
+				ok, err := w.send(ctx, &e)
+				w.mu.Lock()
+				delete(w.inFlight, e.ID)
+				w.mu.Unlock()
+				<-w.slots
+				done(ok, err)
+			})
+		}
+		if len(emails) < limit || fresh == 0 {
+			return nil
+		}
+	}
 }
 
 // send delivers one email and records the outcome. It reports whether the
@@ -215,12 +302,27 @@ func (w *Worker) send(ctx context.Context, e *switchboard.Email) (bool, error) {
 		return true, nil
 	}
 
-	attempts := e.Attempts + 1
-	next := w.Now().Add(w.Backoff(attempts))
 	reason := sendErr.Error()
 	if len(reason) > maxReason {
 		reason = strings.ToValidUTF8(reason[:maxReason], "")
 	}
+	var refused *RefusedError
+	if errors.As(sendErr, &refused) {
+		// A 5xx: the same answer would come every time.
+		w.logger.LogAttrs(ctx, slog.LevelWarn, "mail: email refused by the receiving server, given up",
+			slog.Int64("id", e.ID),
+			slog.String("to", e.To),
+			slog.String("answer", refused.Answer),
+			slog.String("error", reason),
+		)
+		if err := w.outbox.MarkEmailRefused(rctx, e.ID, refused.Answer, w.Now()); err != nil {
+			return false, fmt.Errorf("mail: mark email %d refused: %w", e.ID, err)
+		}
+		return false, nil
+	}
+
+	attempts := e.Attempts + 1
+	next := w.Now().Add(w.Backoff(attempts))
 	w.logger.LogAttrs(ctx, slog.LevelWarn, "mail: email not sent, will retry",
 		slog.Int64("id", e.ID),
 		slog.String("to", e.To),

@@ -11,7 +11,7 @@ import (
 
 const invitationColumns = `i.id, i.org_id, i.email, i.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''),
 	COALESCE(i.invited_by, 0), i.inviter_name, i.created_at, i.expires_at, i.accepted_at, i.cancelled_at, o.sent_at,
-	COALESCE(o.attempts, 0), o.failed_at IS NOT NULL, org.name`
+	COALESCE(o.attempts, 0), o.failed_at IS NOT NULL, COALESCE(o.refusal, ''), org.name`
 
 const invitationFrom = ` FROM invitations i
 	JOIN organisations org ON org.id = i.org_id
@@ -24,7 +24,7 @@ func scanInvitation(row interface{ Scan(...any) error }) (*switchboard.Invitatio
 	var roleID, created, expires int64
 	var accepted, cancelled, sent sql.NullInt64
 	if err := row.Scan(&inv.ID, &inv.OrgID, &inv.Email, &kind, &roleID, &roleName, &perms, &inv.InvitedBy, &inv.InviterName,
-		&created, &expires, &accepted, &cancelled, &sent, &inv.EmailAttempts, &inv.EmailGivenUp, &inv.OrgName); err != nil {
+		&created, &expires, &accepted, &cancelled, &sent, &inv.EmailAttempts, &inv.EmailGivenUp, &inv.EmailRefusal, &inv.OrgName); err != nil {
 		return nil, err
 	}
 	inv.Role = makeRole(kind, roleID, roleName, perms)

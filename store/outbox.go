@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"time"
@@ -12,14 +13,16 @@ import (
 // enqueue writes an email to the outbox inside tx and returns its id. The
 // mail worker sends it once the transaction has committed. An address that
 // has had its allowance of emails today is ErrTooManyEmails (see
-// countRecipientEmail), and the caller's transaction rolls back.
+// countRecipientEmail), and the caller's transaction rolls back. The email
+// gets its Message-ID here (128 random bits), kept for every attempt.
 func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (int64, error) {
 	if err := db.countRecipientEmail(ctx, tx, e.To); err != nil {
 		return 0, err
 	}
 	now := millis(db.Now())
-	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, now, now).Scan(&e.ID)
+	e.MessageID = rand.Text()
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, created_at, message_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, now, now, e.MessageID).Scan(&e.ID)
 	if err != nil {
 		return 0, fmt.Errorf("store: enqueue email: %w", err)
 	}
@@ -29,7 +32,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (in
 // DueEmails returns up to limit unsent emails whose next attempt is due at
 // now, oldest first.
 func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error) {
-	rows, err := db.query(ctx, `SELECT id, recipient, subject, body_text, body_html, attempts, next_attempt_at, last_error
+	rows, err := db.query(ctx, `SELECT id, recipient, subject, body_text, body_html, message_id, attempts, next_attempt_at, last_error
 		FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due emails: %w", err)
@@ -39,7 +42,7 @@ func (db *DB) DueEmails(ctx context.Context, now time.Time, limit int) ([]switch
 	for rows.Next() {
 		var e switchboard.Email
 		var next int64
-		if err := rows.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.Attempts, &next, &e.LastError); err != nil {
+		if err := rows.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.MessageID, &e.Attempts, &next, &e.LastError); err != nil {
 			return nil, fmt.Errorf("store: due emails: %w", err)
 		}
 		e.NextAttemptAt = fromMillis(next)
@@ -85,6 +88,20 @@ func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next
 			reason, millis(next), millis(now.Add(-EmailGiveUpAfter)), millis(now), id)
 		if err != nil {
 			return fmt.Errorf("store: mark email %d failed: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// MarkEmailRefused records that the receiving server refused the email for
+// good (a 5xx answer): it is given up at once, with the server's answer
+// kept for the Members page, rather than retried for days.
+func (db *DB) MarkEmailRefused(ctx context.Context, id int64, answer string, at time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, refusal = ?, failed_at = ?
+			WHERE id = ? AND sent_at IS NULL`, answer, answer, millis(at), id)
+		if err != nil {
+			return fmt.Errorf("store: mark email %d refused: %w", id, err)
 		}
 		return nil
 	})

@@ -270,17 +270,28 @@ func (m *Main) Backup(ctx context.Context) error {
 // URL is the address the server listens on, for tests.
 func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
 
+// drainTimeout bounds how long Close waits for requests in flight, so that
+// the whole stop fits in the 10 s that service managers (docker stop among
+// them) give before they kill.
+const drainTimeout = 8 * time.Second
+
 // Close drains requests in flight, stops the mail worker and closes the
-// database.
+// database, within about drainTimeout whatever the SMTP server does.
 func (m *Main) Close() error {
 	var errs []error
+	// The mail worker stops at once, beside the drain: the connections of
+	// deliveries under way are closed and those emails stay queued, with the
+	// attempt not counted, so a stuck SMTP server cannot hold the stop.
+	// Emails that the last requests queue are sent at the next start.
+	if m.cancel != nil {
+		m.cancel()
+	}
 	if m.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
 	}
-	if m.cancel != nil {
-		m.cancel()
+	if m.done != nil {
 		<-m.done
 	}
 	if m.DB != nil {

@@ -59,13 +59,20 @@ type Server struct {
 	arrived  chan struct{}  // closed and replaced whenever a message arrives
 	user     string
 	password string
+	// answers maps a recipient to the answer its RCPT TO gets instead of
+	// 250; hang holds the recipients whose RCPT TO is never answered, until
+	// release is closed by Stop.
+	answers map[string]*smtp.SMTPError
+	hang    map[string]bool
+	release chan struct{}
 }
 
 // NewServer starts a server on a free port of 127.0.0.1. It is stopped when
 // the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, arrived: make(chan struct{}), taken: map[taken]bool{}}
+	s := &Server{t: t, arrived: make(chan struct{}), taken: map[taken]bool{},
+		answers: map[string]*smtp.SMTPError{}, hang: map[string]bool{}}
 	s.listen("127.0.0.1:0")
 	t.Cleanup(s.Stop)
 	return s
@@ -89,17 +96,38 @@ func (s *Server) RequireAuth(user, password string) {
 	s.user, s.password = user, password
 }
 
+// Refuse makes the server answer RCPT TO:<to> with code and message instead
+// of accepting it, as in Refuse("nobody@example.com", 550, "5.1.1 No such
+// user here") for a permanent refusal or 451 for a temporary one. The
+// address is compared without regard to case.
+func (s *Server) Refuse(to string, code int, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[strings.ToLower(to)] = &smtp.SMTPError{Code: code, EnhancedCode: smtp.NoEnhancedCode, Message: message}
+}
+
+// Hang makes the server never answer RCPT TO:<to>, as a stuck receiving
+// server would; the conversation is released only when the server stops
+// (Stop, or the end of the test), even if the client gave up before. Other
+// conversations are served meanwhile.
+func (s *Server) Hang(to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang[strings.ToLower(to)] = true
+}
+
 // Stop closes the listener and every connection, freeing the port, so that
 // a test can see what happens while the mail server is down. Stopping a
 // stopped server does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv, l, served := s.smtp, s.listener, s.served
+	srv, l, served, release := s.smtp, s.listener, s.served, s.release
 	s.smtp, s.listener = nil, nil
 	s.mu.Unlock()
 	if srv == nil {
 		return
 	}
+	close(release)
 	// Serve may not have registered the listener with srv yet, so close it
 	// here too.
 	srv.Close()
@@ -139,7 +167,7 @@ func (s *Server) listen(addr string) {
 
 	served := make(chan struct{})
 	s.mu.Lock()
-	s.addr, s.smtp, s.listener, s.served = l.Addr().String(), srv, l, served
+	s.addr, s.smtp, s.listener, s.served, s.release = l.Addr().String(), srv, l, served, make(chan struct{})
 	s.mu.Unlock()
 	go func() {
 		defer close(served)
@@ -251,8 +279,18 @@ func (c *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt adds a recipient.
+// Rcpt adds a recipient, or answers as Refuse or Hang asked.
 func (c *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	c.server.mu.Lock()
+	answer, hang, release := c.server.answers[strings.ToLower(to)], c.server.hang[strings.ToLower(to)], c.server.release
+	c.server.mu.Unlock()
+	if hang {
+		<-release
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.NoEnhancedCode, Message: "mailtest: shutting down"}
+	}
+	if answer != nil {
+		return answer
+	}
 	c.to = append(c.to, to)
 	return nil
 }
@@ -362,4 +400,106 @@ func FirstLink(body, prefix string) string {
 	}
 	link = strings.TrimRight(link, ".,;:!?)")
 	return html.UnescapeString(link)
+}
+
+// SilentServer accepts connections on 127.0.0.1 and never says a word, as
+// a stuck SMTP server does: a client waits for the greeting until it gives
+// up. It counts the connections, so a test can check that the client closed
+// its own.
+type SilentServer struct {
+	listener net.Listener
+	mu       sync.Mutex
+	accepted int
+	open     int
+	changed  chan struct{} // closed and replaced when a count changes
+}
+
+// NewSilentServer starts a silent server on a free port of 127.0.0.1. It is
+// stopped, and its connections closed, when the test ends.
+func NewSilentServer(t testing.TB) *SilentServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("mailtest: listen: %v", err)
+	}
+	s := &SilentServer{listener: l, changed: make(chan struct{})}
+	var conns sync.WaitGroup
+	stop := make(chan struct{})
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.count(1, 1)
+			conns.Go(func() {
+				// Read (and drop) until the client closes the connection or
+				// the test ends; never write.
+				go func() {
+					<-stop
+					conn.Close()
+				}()
+				_, _ = io.Copy(io.Discard, conn)
+				conn.Close()
+				s.count(0, -1)
+			})
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		close(stop)
+		conns.Wait()
+	})
+	return s
+}
+
+// URL returns the server's address as an SMTP URL, smtp://127.0.0.1:PORT.
+func (s *SilentServer) URL() string {
+	return "smtp://" + s.listener.Addr().String()
+}
+
+// count adds to the number of accepted and of open connections.
+func (s *SilentServer) count(accepted, open int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accepted += accepted
+	s.open += open
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Accepted returns how many connections were accepted so far.
+func (s *SilentServer) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// Open returns how many connections the clients have not closed yet.
+func (s *SilentServer) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
+// WaitFor waits up to timeout until ok, called with the numbers of accepted
+// and open connections, returns true; the test fails if it never does.
+func (s *SilentServer) WaitFor(t testing.TB, timeout time.Duration, ok func(accepted, open int) bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		accepted, open, changed := s.accepted, s.open, s.changed
+		s.mu.Unlock()
+		if ok(accepted, open) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("mailtest: silent server: still %d accepted and %d open connections after %s", accepted, open, timeout)
+			return
+		}
+	}
 }
