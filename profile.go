@@ -95,9 +95,11 @@ func ValidateName(f FieldErrors, field, what, name string) {
 	}
 }
 
-// ValidatePassword records a message under field if password is too short,
-// too long or one of the most common passwords. Passwords are never
-// trimmed, truncated or case-folded; any character is allowed.
+// ValidatePassword records a message under field if password is too short
+// or too long. Passwords are never trimmed, truncated or case-folded; any
+// character is allowed. How easy a password is to guess needs dictionaries,
+// which the standard-library-only root does not carry: package password
+// checks that, and calls this first.
 func ValidatePassword(f FieldErrors, field, password string) {
 	n := utf8.RuneCountInString(password)
 	switch {
@@ -107,8 +109,6 @@ func ValidatePassword(f FieldErrors, field, password string) {
 		f.Add(field, "Use at least 8 characters; a short sentence is easy to remember.")
 	case n > MaxPasswordLength:
 		f.Add(field, "Use at most 256 characters.")
-	case IsCommonPassword(password):
-		f.Add(field, "This password is one of the most common ones and easy to guess. Choose another.")
 	}
 }
 

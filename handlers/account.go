@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/password"
 	"switchboard/views"
 )
 
@@ -65,7 +66,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	if current == "" {
 		errs.Add("current_password", "Enter your current password.")
 	}
-	switchboard.ValidatePassword(errs, "new_password", next)
+	password.Validate(errs, "new_password", next, p)
 	if len(errs) == 0 {
 		if !s.limits.loginAccount.allow(p.Email) {
 			page.Password.Message = "Too many attempts. Please wait a minute and try again."

@@ -49,7 +49,9 @@ func TestSignup(t *testing.T) {
 		{"control characters", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D\r\nBcc: x"}, "org_name": {"O"}, "password": {testPassword}}, "last_name", "control characters"},
 		{"missing organisation", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "password": {testPassword}}, "org_name", "Enter your organisation&#39;s name."},
 		{"short password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"seven77"}}, "password", "at least 8 characters"},
-		{"common password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"Password123"}}, "password", "most common"},
+		{"common password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"Password123"}}, "password", "too easy to guess"},
+		{"built on the product's name", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"switchboard123"}}, "password", "not built on your name"},
+		{"own email", url.Values{"email": {"k7.zorblat@fjordmail.net"}, "first_name": {"Kim"}, "last_name": {"Zorblat"}, "org_name": {"O"}, "password": {"k7.zorblat@fjordmail.net"}}, "password", "not built on your name"},
 		{"taken email in another case", url.Values{"email": {"JANE@example.COM"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "email", "already exists"},
 	}
 	for _, tc := range cases {
@@ -247,7 +249,7 @@ func TestSessionsEnd(t *testing.T) {
 		wantContains(t, res, "This is not your current password.")
 		res = p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"qwerty123"}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
-		wantContains(t, res, "most common")
+		wantContains(t, res, "too easy to guess")
 		wantStatus(t, other.get("/orgs"), http.StatusOK)
 
 		wantStatus(t, p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"another long passphrase"}}), http.StatusSeeOther)
@@ -414,4 +416,48 @@ func TestCookiesOverHTTPS(t *testing.T) {
 	if plain.header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain http")
 	}
+}
+
+// TestWeakPasswords: every place a password is chosen (sign-up, sign-up
+// through an invitation, change, reset) refuses guessable ones and those
+// built on the person's own email or name, with a sentence beside the
+// field and what was typed kept.
+func TestWeakPasswords(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	weak := []string{"Passw0rd!", "Summer2024!", "switchboard123"}
+
+	t.Run("sign-up", func(t *testing.T) {
+		for _, pw := range append(weak, "rafaela.quintero@example.org", "Quintero1987!") {
+			res := a.client().post("/signup", url.Values{"email": {"rafaela.quintero@example.org"}, "first_name": {"Rafaela"}, "last_name": {"Quintero"}, "org_name": {"Q"}, "password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`, `value="Rafaela"`)
+		}
+	})
+	t.Run("invitation sign-up", func(t *testing.T) {
+		link := a.invite(owner, owner.org, "bartholomew.ng@example.org", "sender")
+		for _, pw := range append(weak, "bartholomew.ng@example.org", "Bartholomew!2024") {
+			res := a.client().post(link+"/signup", url.Values{"first_name": {"Bartholomew"}, "last_name": {"Ng"}, "password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`)
+		}
+	})
+	t.Run("change", func(t *testing.T) {
+		for _, pw := range append(weak, "owner@example.com") {
+			res := owner.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="new_password-error"`)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		a.client().post("/password/forgot", url.Values{"email": {"owner@example.com"}})
+		a.srv.WaitBackground()
+		link := a.outboxLink("owner@example.com", "/password/reset/")
+		for _, pw := range append(weak, "owner@example.com") {
+			res := a.client().post(link, url.Values{"password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`)
+		}
+		wantStatus(t, a.client().post(link, url.Values{"password": {"four random words fit"}}), http.StatusSeeOther)
+	})
 }

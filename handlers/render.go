@@ -10,7 +10,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard"
 	"switchboard/views"
@@ -37,9 +36,7 @@ func (s *Server) chromeContext(c echo.Context) (context.Context, error) {
 		Profile: switchboard.ProfileFromContext(ctx),
 		Current: switchboard.MembershipFromContext(ctx),
 	}
-	if tok, ok := c.Get("csrf").(string); ok && tok != middleware.CSRFUsingSecFetchSite {
-		ch.CSRF = tok
-	}
+	ch.CSRF = func() string { return s.csrfToken(ctx) }
 	if sec, ok := ctx.Value(sectionKey).(section); ok {
 		ch.Section, ch.SectionPerm = sec.path, sec.perm
 	}

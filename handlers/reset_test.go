@@ -44,6 +44,7 @@ func TestPasswordReset(t *testing.T) {
 
 	// A second request makes a second link; the first reset kills it.
 	a.client().post("/password/forgot", url.Values{"email": {"owner@example.com"}})
+	a.srv.WaitBackground()
 	if n, err := worker.Flush(context.Background()); err != nil || n != 2 {
 		t.Fatalf("flush sent %d, %v; want the 2 reset emails", n, err)
 	}
@@ -106,11 +107,12 @@ func TestPasswordResetLinkUsesBaseURL(t *testing.T) {
 	token := c.csrf()
 	req, _ := http.NewRequest(http.MethodPost, a.ts.URL+"/password/forgot", strings.NewReader(url.Values{"email": {"owner@example.com"}, "_csrf": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// Go's client picks cookies by Host, so the CSRF cookie goes by hand.
-	req.AddCookie(&http.Cookie{Name: "switchboard_csrf", Value: token})
+	// Go's client picks cookies by Host, so the session cookie goes by hand.
+	req.AddCookie(c.sessionCookie())
 	req.Host = "evil.example"
 	req.Header.Set("X-Forwarded-Host", "evil.example")
 	wantStatus(t, a.client().do(req), http.StatusOK)
+	a.srv.WaitBackground()
 	emails, err := a.db.DueEmails(context.Background(), time.Now().Add(time.Hour), 10)
 	if err != nil || len(emails) != 1 {
 		t.Fatalf("%d emails, %v", len(emails), err)
