@@ -68,8 +68,9 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	}
 	password.Validate(errs, "new_password", next, p)
 	if len(errs) == 0 {
-		if !s.limits.loginAccount.allow(p.Email) {
-			page.Password.Message = "Too many attempts. Please wait a minute and try again."
+		done, wait := s.limits.login.begin(p.Email, c.RealIP())
+		if wait > 0 {
+			page.Password.Message = tooManyLogins(c, wait)
 			return s.render(c, http.StatusTooManyRequests, views.Account(page))
 		}
 		hash, err := s.db.PasswordHash(ctx, p.ID)
@@ -80,6 +81,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		done(ok)
 		if !ok {
 			errs.Add("current_password", "This is not your current password.")
 		}

@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -120,11 +123,11 @@ func (s *Server) handleLogin(c echo.Context) error {
 		}
 		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
 	}
-	// Both limits take their token before any work, so parallel attempts
-	// all count.
-	if !s.limits.loginClient.allow(c.RealIP()) || !s.limits.loginAccount.allow(email) {
-		s.logger.Warn("login rate limited", "ip", c.RealIP())
-		page.Form.Message = "Too many login attempts. Please wait a minute and try again."
+	// The slot is taken before any work, so parallel attempts all count.
+	done, wait := s.limits.login.begin(email, c.RealIP())
+	if wait > 0 {
+		s.logger.Warn("login rate limited", "ip", c.RealIP(), "wait", wait.Round(time.Second))
+		page.Form.Message = tooManyLogins(c, wait)
 		return s.render(c, http.StatusTooManyRequests, views.Login(page))
 	}
 	p, hash, err := s.db.FindProfileByEmail(ctx, email)
@@ -135,6 +138,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	done(ok && p != nil)
 	if !ok || p == nil {
 		s.logger.Warn("login failed", "ip", c.RealIP())
 		page.Form.Message = errLoginFailed
@@ -147,6 +151,13 @@ func (s *Server) handleLogin(c echo.Context) error {
 		next = s.landing(c, p)
 	}
 	return redirect(c, next)
+}
+
+// tooManyLogins sets Retry-After and returns the sentence for a login that
+// must wait.
+func tooManyLogins(c echo.Context, wait time.Duration) string {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	return "Too many failed attempts for this account from your network. Please wait " + waitText(wait) + " and try again."
 }
 
 func (s *Server) handleLogout(c echo.Context) error {

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -175,37 +176,182 @@ func TestLogin(t *testing.T) {
 
 var csrfValue = regexp.MustCompile(`name="_csrf" value="[^"]*"`)
 
-func TestLoginRateLimit(t *testing.T) {
-	a := newApp(t)
-	a.signup("target@example.com", "Acme")
-	var wg sync.WaitGroup
-	statuses := make(chan int, 30)
-	for range 30 {
-		wg.Go(func() {
-			statuses <- a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password"}}).status
-		})
-	}
-	wg.Wait()
-	close(statuses)
-	limited := 0
-	for s := range statuses {
-		if s == http.StatusTooManyRequests {
-			limited++
-		} else if s != http.StatusUnprocessableEntity {
-			t.Fatalf("status %d", s)
+// clock is a time tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// limitedApp is an app whose login guard runs on a clock the test moves,
+// behind a trusted proxy so each client can come from its own address.
+func limitedApp(t *testing.T) (*app, *clock) {
+	t.Helper()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	a := newAppWith(t, testBaseURL, []*net.IPNet{loopback})
+	clk := &clock{now: time.Now()}
+	a.srv.SetLoginClock(clk.Now)
+	return a, clk
+}
+
+// from is a new client whose requests come from the address ip.
+func (a *app) from(ip string) *client {
+	c := a.client()
+	c.header.Set("X-Forwarded-For", ip)
+	return c
+}
+
+func loginForm(email, password string) url.Values {
+	return url.Values{"email": {email}, "password": {password}}
+}
+
+// TestLoginLimits: a stranger cannot lock the owner out (the review's
+// scenario), successes never use up the allowance, and the attacker's
+// address is slowed down more and more.
+func TestLoginLimits(t *testing.T) {
+	t.Run("a stranger failing from one address never locks the owner out", func(t *testing.T) {
+		a, clk := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		attacker := a.from("203.0.113.7")
+		for range 10 {
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
 		}
-	}
-	// 10 attempts at once are allowed, then one every 30 seconds: of 30
-	// parallel attempts, at least 19 must have been refused.
-	if limited < 19 {
-		t.Fatalf("%d of 30 parallel attempts were limited, want at least 19", limited)
-	}
-	res := a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {testPassword}})
-	wantStatus(t, res, http.StatusTooManyRequests)
-	wantContains(t, res, "Too many login attempts")
-	// Another account from the same address is not locked out.
-	a.signup("other@example.com", "Other")
-	wantStatus(t, a.client().post("/login", url.Values{"email": {"other@example.com"}, "password": {testPassword}}), http.StatusSeeOther)
+		// Then one attempt every 30 seconds for six simulated hours; the
+		// owner logs in from home every ten minutes meanwhile.
+		let := 0
+		for i := range 6 * 120 {
+			clk.advance(30 * time.Second)
+			res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+			switch res.status {
+			case http.StatusUnprocessableEntity:
+				let++
+			case http.StatusTooManyRequests:
+				wantContains(t, res, "Please wait")
+				if res.header.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			default:
+				t.Fatalf("attacker attempt %d: status %d", i, res.status)
+			}
+			if i%20 == 0 {
+				wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+			}
+		}
+		// Delays of 2, 4, 8... seconds up to 15 minutes: in six hours the
+		// attacker's address got about 30 tries instead of 720.
+		if let > 40 {
+			t.Errorf("the attacker's address was let through %d times in six hours", let)
+		}
+		// The right password from the attacker's address waits too: that
+		// address is the one failing.
+		wantStatus(t, attacker.post("/login", loginForm("target@example.com", testPassword)), http.StatusTooManyRequests)
+	})
+
+	t.Run("the attacker's address is slowed progressively", func(t *testing.T) {
+		a, clk := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		attacker := a.from("203.0.113.7")
+		for range 10 {
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		// After ten failures, each attempt waits twice as long as the last.
+		var waits []string
+		for range 7 {
+			res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+			wantStatus(t, res, http.StatusTooManyRequests)
+			w := res.header.Get("Retry-After")
+			waits = append(waits, w)
+			n, _ := parseInt(w)
+			clk.advance(time.Duration(n) * time.Second)
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		if got := strings.Join(waits, " "); got != "2 4 8 16 32 64 128" {
+			t.Errorf("waits %s, want 2 4 8 16 32 64 128 seconds", got)
+		}
+		res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+		wantStatus(t, res, http.StatusTooManyRequests)
+		wantContains(t, res, "Please wait 5 minutes and try again.")
+		// The cap: however long it goes on, never more than 15 minutes.
+		for range 20 {
+			clk.advance(time.Hour)
+			attacker.post("/login", loginForm("target@example.com", "wrong password"))
+		}
+		if n, _ := parseInt(attacker.post("/login", loginForm("target@example.com", "wrong password")).header.Get("Retry-After")); n > 15*60 {
+			t.Errorf("waits %d seconds", n)
+		}
+	})
+
+	t.Run("a success does not use up the allowance and resets the failures", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("owner@example.com", "Acme")
+		office := "192.0.2.10"
+		for i := range 40 {
+			wantStatus(t, a.from(office).post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+			if i%10 == 9 {
+				for range 9 {
+					wantStatus(t, a.from(office).post("/login", loginForm("owner@example.com", "a typo")), http.StatusUnprocessableEntity)
+				}
+			}
+		}
+	})
+
+	t.Run("parallel attempts all count", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		var wg sync.WaitGroup
+		statuses := make(chan int, 30)
+		for range 30 {
+			wg.Go(func() {
+				statuses <- a.from("203.0.113.7").post("/login", loginForm("target@example.com", "wrong password")).status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		hashed := 0
+		for s := range statuses {
+			if s == http.StatusUnprocessableEntity {
+				hashed++
+			} else if s != http.StatusTooManyRequests {
+				t.Fatalf("status %d", s)
+			}
+		}
+		if hashed > 10 {
+			t.Fatalf("%d of 30 parallel attempts were tried, want at most 10", hashed)
+		}
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+	})
+
+	t.Run("one address spraying many accounts is held back", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("owner@example.com", "Acme")
+		sprayer := a.from("203.0.113.9")
+		limited := 0
+		for i := range 120 {
+			res := sprayer.post("/login", loginForm("user"+itoa(int64(i))+"@example.com", "Summer2024!"))
+			if res.status == http.StatusTooManyRequests {
+				limited++
+			}
+		}
+		if limited < 15 {
+			t.Fatalf("%d of 120 sprayed attempts were limited", limited)
+		}
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+	})
+
+	t.Run("an account failing from many addresses: failing addresses wait, the owner's does not", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		for i := range 60 {
+			wantStatus(t, a.from("203.0.113."+itoa(int64(i))).post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		// The account is hot: after one failure an address already waits,
+		// instead of after ten.
+		wantStatus(t, a.from("203.0.113.1").post("/login", loginForm("target@example.com", "wrong password")), http.StatusTooManyRequests)
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+	})
 }
 
 func TestLogout(t *testing.T) {
