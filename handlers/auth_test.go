@@ -476,6 +476,79 @@ func TestCSRF(t *testing.T) {
 		res := c.get(path(p.org, "settings"))
 		wantContains(t, res, `name="_csrf" value="`+p.csrf()+`"`)
 	})
+	renamed := func(t *testing.T, name string) {
+		t.Helper()
+		if m := membership(t, a.db, p.org, p.profile); m.Org.Name != name {
+			t.Fatalf("organisation named %q, want %q", m.Org.Name, name)
+		}
+	}
+	withToken := func(tok string) url.Values {
+		f := url.Values{"_csrf": {tok}}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set("name", "Hijacked")
+		return f
+	}
+	t.Run("a planted switchboard_csrf cookie with a matching field is refused", func(t *testing.T) {
+		// The review's attack: a sibling domain sets the cookie, the
+		// attacker's page posts the same value.
+		p.hc.Jar.SetCookies(mustURL(a.ts.URL), []*http.Cookie{{Name: "switchboard_csrf", Value: "planted-value", Path: "/"}})
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken("planted-value")), http.StatusForbidden)
+		renamed(t, "Renamed")
+	})
+	t.Run("a token from another session is refused", func(t *testing.T) {
+		attacker := a.signup("attacker@example.com", "Evil")
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken(attacker.csrf())), http.StatusForbidden)
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken(a.client().csrf())), http.StatusForbidden)
+		renamed(t, "Renamed")
+	})
+	t.Run("same-site and cross-site are refused even with the right token", func(t *testing.T) {
+		for _, site := range []string{"same-site", "cross-site"} {
+			c := *p.client
+			c.header = http.Header{"Sec-Fetch-Site": {site}}
+			wantStatus(t, c.postRaw(path(p.org, "settings"), withToken(p.csrf())), http.StatusForbidden)
+		}
+		renamed(t, "Renamed")
+	})
+	t.Run("no CSRF cookie is set any more", func(t *testing.T) {
+		res := a.client().get("/login")
+		for _, line := range res.header.Values("Set-Cookie") {
+			if !strings.HasPrefix(line, "switchboard_session=") {
+				t.Errorf("cookie %q", line)
+			}
+		}
+	})
+}
+
+// TestCSRFRenewed: the token belongs to the session and changes at login,
+// sign-up and logout; an old one is refused.
+func TestCSRFRenewed(t *testing.T) {
+	a := newApp(t)
+	a.signup("owner@example.com", "Acme")
+
+	c := a.client()
+	before := c.csrf()
+	wantStatus(t, c.post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+	during := c.csrf()
+	if during == before {
+		t.Fatal("the CSRF token did not change at login")
+	}
+	// The token of before the login no longer works.
+	wantStatus(t, c.postRaw("/account/sessions", url.Values{"_csrf": {before}}), http.StatusForbidden)
+	wantStatus(t, c.post("/logout", nil), http.StatusSeeOther)
+	after := c.csrf()
+	if after == during || after == before {
+		t.Fatal("the CSRF token did not change at logout")
+	}
+	wantStatus(t, c.postRaw("/login", url.Values{"_csrf": {during}, "email": {"owner@example.com"}, "password": {testPassword}}), http.StatusForbidden)
+
+	s := a.client()
+	anonymous := s.csrf()
+	wantStatus(t, s.post("/signup", url.Values{"email": {"new@example.com"}, "password": {testPassword}, "first_name": {"N"}, "last_name": {"W"}, "org_name": {"New"}}), http.StatusSeeOther)
+	if s.csrf() == anonymous {
+		t.Fatal("the CSRF token did not change at sign-up")
+	}
 }
 
 func TestSecurityHeaders(t *testing.T) {
