@@ -24,8 +24,8 @@ type job struct {
 	run  func(context.Context) error
 }
 
-// jobDrainTimeout bounds how long shutdown waits for queued jobs.
-const jobDrainTimeout = 10 * time.Second
+// jobTimeout bounds one job, so that shutdown never waits long for one.
+const jobTimeout = 5 * time.Second
 
 func newJobs() *jobs {
 	j := &jobs{queue: make(chan job, 256)}
@@ -59,19 +59,18 @@ func (j *jobs) finished() {
 
 // runJobs runs queued jobs one at a time until ctx is done, then finishes
 // those already queued (requests in flight were drained before) and
-// returns.
+// returns. A job never sees ctx's cancellation: shutdown must not cut a
+// reset email off halfway; each job gets jobTimeout instead.
 func (s *Server) runJobs(ctx context.Context) {
 	for {
 		select {
 		case jb := <-s.jobs.queue:
 			s.runJob(ctx, jb)
 		case <-ctx.Done():
-			drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobDrainTimeout)
-			defer cancel()
 			for {
 				select {
 				case jb := <-s.jobs.queue:
-					s.runJob(drain, jb)
+					s.runJob(ctx, jb)
 				default:
 					return
 				}
@@ -87,6 +86,8 @@ func (s *Server) runJob(ctx context.Context, jb job) {
 			s.logger.Error("background job panicked", "job", jb.name, "panic", v)
 		}
 	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
+	defer cancel()
 	if err := jb.run(ctx); err != nil {
 		s.logger.Error("background job", "job", jb.name, "err", err)
 	}
