@@ -120,9 +120,11 @@ func IsInvisibleFormat(r rune) bool {
 	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
-// ValidatePassword records a message under field if password is too short,
-// too long or one of the most common passwords. Passwords are never
-// trimmed, truncated or case-folded; any character is allowed.
+// ValidatePassword records a message under field if password is too short
+// or too long. Passwords are never trimmed, truncated or case-folded; any
+// character is allowed. How easy a password is to guess needs dictionaries,
+// which the standard-library-only root does not carry: package password
+// checks that, and calls this first.
 func ValidatePassword(f FieldErrors, field, password string) {
 	n := utf8.RuneCountInString(password)
 	switch {
@@ -132,8 +134,6 @@ func ValidatePassword(f FieldErrors, field, password string) {
 		f.Add(field, "Use at least 8 characters; a short sentence is easy to remember.")
 	case n > MaxPasswordLength:
 		f.Add(field, "Use at most 256 characters.")
-	case IsCommonPassword(password):
-		f.Add(field, "This password is one of the most common ones and easy to guess. Choose another.")
 	}
 }
 

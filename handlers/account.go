@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/password"
 	"switchboard/views"
 )
 
@@ -65,10 +66,11 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	if current == "" {
 		errs.Add("current_password", "Enter your current password.")
 	}
-	switchboard.ValidatePassword(errs, "new_password", next)
+	password.Validate(errs, "new_password", next, p)
 	if len(errs) == 0 {
-		if !s.limits.loginAccount.allow(p.Email) {
-			page.Password.Message = "Too many attempts. Please wait a minute and try again."
+		done, wait := s.limits.login.begin(p.Email, c.RealIP())
+		if wait > 0 {
+			page.Password.Message = tooManyLogins(c, wait)
 			return s.render(c, http.StatusTooManyRequests, views.Account(page))
 		}
 		hash, err := s.db.PasswordHash(ctx, p.ID)
@@ -79,6 +81,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		done(ok)
 		if !ok {
 			errs.Add("current_password", "This is not your current password.")
 		}

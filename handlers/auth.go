@@ -2,12 +2,16 @@ package handlers
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
 	"switchboard/mail"
+	"switchboard/password"
 	"switchboard/store"
 	"switchboard/views"
 )
@@ -23,12 +27,14 @@ func (s *Server) landing(c echo.Context, p *switchboard.Profile) string {
 	return "/orgs"
 }
 
-// logIn starts a session for p with a new token.
+// logIn starts a session for p with a new token, and a new CSRF token: one
+// seen before the login is worth nothing after it.
 func (s *Server) logIn(c echo.Context, p *switchboard.Profile) error {
 	ctx := c.Request().Context()
 	if err := s.renewPrivileges(ctx, p.PrivilegeEpoch); err != nil {
 		return err
 	}
+	s.sessions.Put(ctx, sessionCSRF, newCSRFToken())
 	s.sessions.Put(ctx, sessionProfile, p.ID)
 	s.sessions.Put(ctx, sessionEpoch, p.AuthEpoch)
 	s.sessions.Put(ctx, sessionSeen, s.db.Now().Unix())
@@ -75,18 +81,18 @@ func (s *Server) handleSignup(c echo.Context) error {
 		page.Form.Message = "Too many sign-ups from your network just now. Please wait a few minutes and try again."
 		return s.render(c, http.StatusTooManyRequests, views.Signup(page))
 	}
-	password := values.Get("password")
+	secret := values.Get("password")
 	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(values.Get("email")), FirstName: values.Get("first_name"), LastName: values.Get("last_name")}
 	org := &switchboard.Organisation{Name: values.Get("org_name")}
 	errs := switchboard.FieldErrors{}
 	errs.Merge(p.Validate())
 	switchboard.ValidateName(errs, "org_name", "your organisation's name", org.Name)
-	switchboard.ValidatePassword(errs, "password", password)
+	password.Validate(errs, "password", secret, p)
 	if len(errs) > 0 {
 		page.Form.Errors = errs
 		return s.render(c, http.StatusUnprocessableEntity, views.Signup(page))
 	}
-	hash, err := s.hasher.hash(c.Request().Context(), password)
+	hash, err := s.hasher.hash(c.Request().Context(), secret)
 	if err != nil {
 		return err
 	}
@@ -140,11 +146,11 @@ func (s *Server) handleLogin(c echo.Context) error {
 		}
 		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
 	}
-	// Both limits take their token before any work, so parallel attempts
-	// all count.
-	if !s.limits.loginClient.allow(c.RealIP()) || !s.limits.loginAccount.allow(email) {
-		s.logger.Warn("login rate limited", "ip", c.RealIP())
-		page.Form.Message = "Too many login attempts. Please wait a minute and try again."
+	// The slot is taken before any work, so parallel attempts all count.
+	done, wait := s.limits.login.begin(email, c.RealIP())
+	if wait > 0 {
+		s.logger.Warn("login rate limited", "ip", c.RealIP(), "wait", wait.Round(time.Second))
+		page.Form.Message = tooManyLogins(c, wait)
 		return s.render(c, http.StatusTooManyRequests, views.Login(page))
 	}
 	p, hash, err := s.db.FindProfileByEmail(ctx, email)
@@ -155,6 +161,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	done(ok && p != nil)
 	if !ok || p == nil {
 		s.logger.Warn("login failed", "ip", c.RealIP())
 		page.Form.Message = errLoginFailed
@@ -167,6 +174,13 @@ func (s *Server) handleLogin(c echo.Context) error {
 		next = s.landing(c, p)
 	}
 	return redirect(c, next)
+}
+
+// tooManyLogins sets Retry-After and returns the sentence for a login that
+// must wait.
+func tooManyLogins(c echo.Context, wait time.Duration) string {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	return "Too many failed attempts for this account from your network. Please wait " + waitText(wait) + " and try again."
 }
 
 func (s *Server) handleLogout(c echo.Context) error {
@@ -191,13 +205,14 @@ func (s *Server) handleForgotForm(c echo.Context) error {
 }
 
 // handleForgot sends a reset link if the email is registered, and answers
-// the same either way.
+// the same either way, after the same work: looking the email up, making
+// the token and queuing the email happen in a background job, so the time
+// of the answer does not tell whether the email is registered.
 func (s *Server) handleForgot(c echo.Context) error {
 	values, err := form(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	email := switchboard.NormalizeEmail(values.Get("email"))
 	page := views.ForgotPage{Form: views.Form{Values: values}}
 	errs := switchboard.FieldErrors{}
@@ -210,14 +225,23 @@ func (s *Server) handleForgot(c echo.Context) error {
 		page.Form.Message = "Too many requests. Please wait a few minutes and try again."
 		return s.render(c, http.StatusTooManyRequests, views.Forgot(page))
 	}
+	if err := s.enqueue(c.Request().Context(), "password reset", func(ctx context.Context) error { return s.sendPasswordReset(ctx, email) }); err != nil {
+		return err
+	}
 	page.Sent = true
-	// A limited account gets the same answer and simply no new email.
+	return s.render(c, http.StatusOK, views.Forgot(page))
+}
+
+// sendPasswordReset queues a reset email to email if a profile has it, and
+// does nothing otherwise. It runs in the background (see handleForgot).
+func (s *Server) sendPasswordReset(ctx context.Context, email string) error {
+	// A limited account simply gets no new email.
 	if !s.limits.resetAccount.allow(email) {
-		return s.render(c, http.StatusOK, views.Forgot(page))
+		return nil
 	}
 	p, _, err := s.db.FindProfileByEmail(ctx, email)
 	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
-		return s.render(c, http.StatusOK, views.Forgot(page))
+		return nil
 	} else if err != nil {
 		return err
 	}
@@ -230,12 +254,12 @@ func (s *Server) handleForgot(c echo.Context) error {
 	// email, like a limited account: the answer never says more.
 	if err := s.db.CreatePasswordReset(ctx, p.ID, hash, msg); switchboard.ErrorCode(err) == switchboard.ETOOMANY {
 		s.logger.Warn("password reset email refused: recipient's daily emails used up", "profile", p.ID)
-		return s.render(c, http.StatusOK, views.Forgot(page))
+		return nil
 	} else if err != nil {
 		return err
 	}
 	s.notifyMail()
-	return s.render(c, http.StatusOK, views.Forgot(page))
+	return nil
 }
 
 func (s *Server) handleResetForm(c echo.Context) error {
@@ -254,16 +278,21 @@ func (s *Server) handleReset(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	hash := hashToken(c.Param("token"))
-	if _, err := s.db.FindPasswordReset(ctx, hash); err != nil {
+	id, err := s.db.FindPasswordReset(ctx, hash)
+	if err != nil {
 		return err
 	}
-	password := values.Get("password")
+	who, err := s.db.FindProfile(ctx, id)
+	if err != nil {
+		return err
+	}
+	secret := values.Get("password")
 	errs := switchboard.FieldErrors{}
-	switchboard.ValidatePassword(errs, "password", password)
+	password.Validate(errs, "password", secret, who)
 	if len(errs) > 0 {
 		return s.render(c, http.StatusUnprocessableEntity, views.Reset(views.ResetPage{Action: c.Request().URL.Path, Form: views.Form{Values: values, Errors: errs}}))
 	}
-	encoded, err := s.hasher.hash(ctx, password)
+	encoded, err := s.hasher.hash(ctx, secret)
 	if err != nil {
 		return err
 	}

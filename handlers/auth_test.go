@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -49,7 +50,9 @@ func TestSignup(t *testing.T) {
 		{"control characters", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D\r\nBcc: x"}, "org_name": {"O"}, "password": {testPassword}}, "last_name", "control characters"},
 		{"missing organisation", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "password": {testPassword}}, "org_name", "Enter your organisation&#39;s name."},
 		{"short password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"seven77"}}, "password", "at least 8 characters"},
-		{"common password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"Password123"}}, "password", "most common"},
+		{"common password", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"Password123"}}, "password", "too easy to guess"},
+		{"built on the product's name", url.Values{"email": {"a@example.com"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {"switchboard123"}}, "password", "not built on your name"},
+		{"own email", url.Values{"email": {"k7.zorblat@fjordmail.net"}, "first_name": {"Kim"}, "last_name": {"Zorblat"}, "org_name": {"O"}, "password": {"k7.zorblat@fjordmail.net"}}, "password", "not built on your name"},
 		{"taken email in another case", url.Values{"email": {"JANE@example.COM"}, "first_name": {"J"}, "last_name": {"D"}, "org_name": {"O"}, "password": {testPassword}}, "email", "already exists"},
 	}
 	for _, tc := range cases {
@@ -173,37 +176,182 @@ func TestLogin(t *testing.T) {
 
 var csrfValue = regexp.MustCompile(`name="_csrf" value="[^"]*"`)
 
-func TestLoginRateLimit(t *testing.T) {
-	a := newApp(t)
-	a.signup("target@example.com", "Acme")
-	var wg sync.WaitGroup
-	statuses := make(chan int, 30)
-	for range 30 {
-		wg.Go(func() {
-			statuses <- a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password"}}).status
-		})
-	}
-	wg.Wait()
-	close(statuses)
-	limited := 0
-	for s := range statuses {
-		if s == http.StatusTooManyRequests {
-			limited++
-		} else if s != http.StatusUnprocessableEntity {
-			t.Fatalf("status %d", s)
+// clock is a time tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// limitedApp is an app whose login guard runs on a clock the test moves,
+// behind a trusted proxy so each client can come from its own address.
+func limitedApp(t *testing.T) (*app, *clock) {
+	t.Helper()
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	a := newAppWith(t, testBaseURL, []*net.IPNet{loopback})
+	clk := &clock{now: time.Now()}
+	a.srv.SetLoginClock(clk.Now)
+	return a, clk
+}
+
+// from is a new client whose requests come from the address ip.
+func (a *app) from(ip string) *client {
+	c := a.client()
+	c.header.Set("X-Forwarded-For", ip)
+	return c
+}
+
+func loginForm(email, password string) url.Values {
+	return url.Values{"email": {email}, "password": {password}}
+}
+
+// TestLoginLimits: a stranger cannot lock the owner out (the review's
+// scenario), successes never use up the allowance, and the attacker's
+// address is slowed down more and more.
+func TestLoginLimits(t *testing.T) {
+	t.Run("a stranger failing from one address never locks the owner out", func(t *testing.T) {
+		a, clk := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		attacker := a.from("203.0.113.7")
+		for range 10 {
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
 		}
-	}
-	// 10 attempts at once are allowed, then one every 30 seconds: of 30
-	// parallel attempts, at least 19 must have been refused.
-	if limited < 19 {
-		t.Fatalf("%d of 30 parallel attempts were limited, want at least 19", limited)
-	}
-	res := a.client().post("/login", url.Values{"email": {"target@example.com"}, "password": {testPassword}})
-	wantStatus(t, res, http.StatusTooManyRequests)
-	wantContains(t, res, "Too many login attempts")
-	// Another account from the same address is not locked out.
-	a.signup("other@example.com", "Other")
-	wantStatus(t, a.client().post("/login", url.Values{"email": {"other@example.com"}, "password": {testPassword}}), http.StatusSeeOther)
+		// Then one attempt every 30 seconds for six simulated hours; the
+		// owner logs in from home every ten minutes meanwhile.
+		let := 0
+		for i := range 6 * 120 {
+			clk.advance(30 * time.Second)
+			res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+			switch res.status {
+			case http.StatusUnprocessableEntity:
+				let++
+			case http.StatusTooManyRequests:
+				wantContains(t, res, "Please wait")
+				if res.header.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			default:
+				t.Fatalf("attacker attempt %d: status %d", i, res.status)
+			}
+			if i%20 == 0 {
+				wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+			}
+		}
+		// Delays of 2, 4, 8... seconds up to 15 minutes: in six hours the
+		// attacker's address got about 30 tries instead of 720.
+		if let > 40 {
+			t.Errorf("the attacker's address was let through %d times in six hours", let)
+		}
+		// The right password from the attacker's address waits too: that
+		// address is the one failing.
+		wantStatus(t, attacker.post("/login", loginForm("target@example.com", testPassword)), http.StatusTooManyRequests)
+	})
+
+	t.Run("the attacker's address is slowed progressively", func(t *testing.T) {
+		a, clk := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		attacker := a.from("203.0.113.7")
+		for range 10 {
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		// After ten failures, each attempt waits twice as long as the last.
+		var waits []string
+		for range 7 {
+			res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+			wantStatus(t, res, http.StatusTooManyRequests)
+			w := res.header.Get("Retry-After")
+			waits = append(waits, w)
+			n, _ := parseInt(w)
+			clk.advance(time.Duration(n) * time.Second)
+			wantStatus(t, attacker.post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		if got := strings.Join(waits, " "); got != "2 4 8 16 32 64 128" {
+			t.Errorf("waits %s, want 2 4 8 16 32 64 128 seconds", got)
+		}
+		res := attacker.post("/login", loginForm("target@example.com", "wrong password"))
+		wantStatus(t, res, http.StatusTooManyRequests)
+		wantContains(t, res, "Please wait 5 minutes and try again.")
+		// The cap: however long it goes on, never more than 15 minutes.
+		for range 20 {
+			clk.advance(time.Hour)
+			attacker.post("/login", loginForm("target@example.com", "wrong password"))
+		}
+		if n, _ := parseInt(attacker.post("/login", loginForm("target@example.com", "wrong password")).header.Get("Retry-After")); n > 15*60 {
+			t.Errorf("waits %d seconds", n)
+		}
+	})
+
+	t.Run("a success does not use up the allowance and resets the failures", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("owner@example.com", "Acme")
+		office := "192.0.2.10"
+		for i := range 40 {
+			wantStatus(t, a.from(office).post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+			if i%10 == 9 {
+				for range 9 {
+					wantStatus(t, a.from(office).post("/login", loginForm("owner@example.com", "a typo")), http.StatusUnprocessableEntity)
+				}
+			}
+		}
+	})
+
+	t.Run("parallel attempts all count", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		var wg sync.WaitGroup
+		statuses := make(chan int, 30)
+		for range 30 {
+			wg.Go(func() {
+				statuses <- a.from("203.0.113.7").post("/login", loginForm("target@example.com", "wrong password")).status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		hashed := 0
+		for s := range statuses {
+			if s == http.StatusUnprocessableEntity {
+				hashed++
+			} else if s != http.StatusTooManyRequests {
+				t.Fatalf("status %d", s)
+			}
+		}
+		if hashed > 10 {
+			t.Fatalf("%d of 30 parallel attempts were tried, want at most 10", hashed)
+		}
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+	})
+
+	t.Run("one address spraying many accounts is held back", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("owner@example.com", "Acme")
+		sprayer := a.from("203.0.113.9")
+		limited := 0
+		for i := range 120 {
+			res := sprayer.post("/login", loginForm("user"+itoa(int64(i))+"@example.com", "Summer2024!"))
+			if res.status == http.StatusTooManyRequests {
+				limited++
+			}
+		}
+		if limited < 15 {
+			t.Fatalf("%d of 120 sprayed attempts were limited", limited)
+		}
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+	})
+
+	t.Run("an account failing from many addresses: failing addresses wait, the owner's does not", func(t *testing.T) {
+		a, _ := limitedApp(t)
+		a.signup("target@example.com", "Acme")
+		for i := range 60 {
+			wantStatus(t, a.from("203.0.113."+itoa(int64(i))).post("/login", loginForm("target@example.com", "wrong password")), http.StatusUnprocessableEntity)
+		}
+		// The account is hot: after one failure an address already waits,
+		// instead of after ten.
+		wantStatus(t, a.from("203.0.113.1").post("/login", loginForm("target@example.com", "wrong password")), http.StatusTooManyRequests)
+		wantStatus(t, a.from("198.51.100.20").post("/login", loginForm("target@example.com", testPassword)), http.StatusSeeOther)
+	})
 }
 
 func TestLogout(t *testing.T) {
@@ -247,7 +395,7 @@ func TestSessionsEnd(t *testing.T) {
 		wantContains(t, res, "This is not your current password.")
 		res = p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"qwerty123"}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
-		wantContains(t, res, "most common")
+		wantContains(t, res, "too easy to guess")
 		wantStatus(t, other.get("/orgs"), http.StatusOK)
 
 		wantStatus(t, p.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"another long passphrase"}}), http.StatusSeeOther)
@@ -328,6 +476,79 @@ func TestCSRF(t *testing.T) {
 		res := c.get(path(p.org, "settings"))
 		wantContains(t, res, `name="_csrf" value="`+p.csrf()+`"`)
 	})
+	renamed := func(t *testing.T, name string) {
+		t.Helper()
+		if m := membership(t, a.db, p.org, p.profile); m.Org.Name != name {
+			t.Fatalf("organisation named %q, want %q", m.Org.Name, name)
+		}
+	}
+	withToken := func(tok string) url.Values {
+		f := url.Values{"_csrf": {tok}}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set("name", "Hijacked")
+		return f
+	}
+	t.Run("a planted switchboard_csrf cookie with a matching field is refused", func(t *testing.T) {
+		// The review's attack: a sibling domain sets the cookie, the
+		// attacker's page posts the same value.
+		p.hc.Jar.SetCookies(mustURL(a.ts.URL), []*http.Cookie{{Name: "switchboard_csrf", Value: "planted-value", Path: "/"}})
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken("planted-value")), http.StatusForbidden)
+		renamed(t, "Renamed")
+	})
+	t.Run("a token from another session is refused", func(t *testing.T) {
+		attacker := a.signup("attacker@example.com", "Evil")
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken(attacker.csrf())), http.StatusForbidden)
+		wantStatus(t, p.postRaw(path(p.org, "settings"), withToken(a.client().csrf())), http.StatusForbidden)
+		renamed(t, "Renamed")
+	})
+	t.Run("same-site and cross-site are refused even with the right token", func(t *testing.T) {
+		for _, site := range []string{"same-site", "cross-site"} {
+			c := *p.client
+			c.header = http.Header{"Sec-Fetch-Site": {site}}
+			wantStatus(t, c.postRaw(path(p.org, "settings"), withToken(p.csrf())), http.StatusForbidden)
+		}
+		renamed(t, "Renamed")
+	})
+	t.Run("no CSRF cookie is set any more", func(t *testing.T) {
+		res := a.client().get("/login")
+		for _, line := range res.header.Values("Set-Cookie") {
+			if !strings.HasPrefix(line, "switchboard_session=") {
+				t.Errorf("cookie %q", line)
+			}
+		}
+	})
+}
+
+// TestCSRFRenewed: the token belongs to the session and changes at login,
+// sign-up and logout; an old one is refused.
+func TestCSRFRenewed(t *testing.T) {
+	a := newApp(t)
+	a.signup("owner@example.com", "Acme")
+
+	c := a.client()
+	before := c.csrf()
+	wantStatus(t, c.post("/login", loginForm("owner@example.com", testPassword)), http.StatusSeeOther)
+	during := c.csrf()
+	if during == before {
+		t.Fatal("the CSRF token did not change at login")
+	}
+	// The token of before the login no longer works.
+	wantStatus(t, c.postRaw("/account/sessions", url.Values{"_csrf": {before}}), http.StatusForbidden)
+	wantStatus(t, c.post("/logout", nil), http.StatusSeeOther)
+	after := c.csrf()
+	if after == during || after == before {
+		t.Fatal("the CSRF token did not change at logout")
+	}
+	wantStatus(t, c.postRaw("/login", url.Values{"_csrf": {during}, "email": {"owner@example.com"}, "password": {testPassword}}), http.StatusForbidden)
+
+	s := a.client()
+	anonymous := s.csrf()
+	wantStatus(t, s.post("/signup", url.Values{"email": {"new@example.com"}, "password": {testPassword}, "first_name": {"N"}, "last_name": {"W"}, "org_name": {"New"}}), http.StatusSeeOther)
+	if s.csrf() == anonymous {
+		t.Fatal("the CSRF token did not change at sign-up")
+	}
 }
 
 func TestSecurityHeaders(t *testing.T) {
@@ -414,4 +635,48 @@ func TestCookiesOverHTTPS(t *testing.T) {
 	if plain.header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain http")
 	}
+}
+
+// TestWeakPasswords: every place a password is chosen (sign-up, sign-up
+// through an invitation, change, reset) refuses guessable ones and those
+// built on the person's own email or name, with a sentence beside the
+// field and what was typed kept.
+func TestWeakPasswords(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	weak := []string{"Passw0rd!", "Summer2024!", "switchboard123"}
+
+	t.Run("sign-up", func(t *testing.T) {
+		for _, pw := range append(weak, "rafaela.quintero@example.org", "Quintero1987!") {
+			res := a.client().post("/signup", url.Values{"email": {"rafaela.quintero@example.org"}, "first_name": {"Rafaela"}, "last_name": {"Quintero"}, "org_name": {"Q"}, "password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`, `value="Rafaela"`)
+		}
+	})
+	t.Run("invitation sign-up", func(t *testing.T) {
+		link := a.invite(owner, owner.org, "bartholomew.ng@example.org", "sender")
+		for _, pw := range append(weak, "bartholomew.ng@example.org", "Bartholomew!2024") {
+			res := a.client().post(link+"/signup", url.Values{"first_name": {"Bartholomew"}, "last_name": {"Ng"}, "password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`)
+		}
+	})
+	t.Run("change", func(t *testing.T) {
+		for _, pw := range append(weak, "owner@example.com") {
+			res := owner.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="new_password-error"`)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		a.client().post("/password/forgot", url.Values{"email": {"owner@example.com"}})
+		a.srv.WaitBackground()
+		link := a.outboxLink("owner@example.com", "/password/reset/")
+		for _, pw := range append(weak, "owner@example.com") {
+			res := a.client().post(link, url.Values{"password": {pw}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="password-error"`)
+		}
+		wantStatus(t, a.client().post(link, url.Values{"password": {"four random words fit"}}), http.StatusSeeOther)
+	})
 }

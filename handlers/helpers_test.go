@@ -46,16 +46,27 @@ func newAppAt(t testing.TB, baseURL string) *app {
 // newAppWith is newApp with another --base-url and trusted proxies.
 func newAppWith(t testing.TB, baseURL string, proxies []*net.IPNet) *app {
 	t.Helper()
+	base, _ := url.Parse(baseURL)
+	return newAppConfig(t, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// newAppConfig is the real server with cfg, on a new database file, with
+// its background jobs running until the test ends.
+func newAppConfig(t testing.TB, cfg handlers.Config) *app {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	base, _ := url.Parse(baseURL)
-	srv := handlers.New(db, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := handlers.New(db, cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
+	bg, stop := context.WithCancel(context.Background())
+	srv.StartBackground(bg)
+	// Runs before the database closes (cleanups run last first).
+	t.Cleanup(func() { stop(); srv.WaitBackground() })
 	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts}
 }
 
@@ -105,22 +116,25 @@ func (c *client) get(path string) *response {
 	return c.do(req)
 }
 
-// csrf returns the client's CSRF token, getting one from a page if needed.
+// csrf returns the CSRF token of the client's session, read from the
+// hidden _csrf field of a page with a form, as a browser would send it.
 func (c *client) csrf() string {
 	c.t.Helper()
-	u, _ := url.Parse(c.app.ts.URL)
-	for _, ck := range c.hc.Jar.Cookies(u) {
-		if ck.Name == "switchboard_csrf" {
-			return ck.Value
-		}
+	res := c.get("/password/forgot")
+	tok := csrfField(res.body)
+	if tok == "" {
+		c.t.Fatalf("no _csrf field in the page (%d)\n%s", res.status, res.body)
 	}
-	c.get("/login")
-	for _, ck := range c.hc.Jar.Cookies(u) {
-		if ck.Name == "switchboard_csrf" {
-			return ck.Value
-		}
+	return tok
+}
+
+var csrfFieldValue = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrfField returns the value of the first hidden _csrf field in page.
+func csrfField(page string) string {
+	if m := csrfFieldValue.FindStringSubmatch(page); m != nil {
+		return m[1]
 	}
-	c.t.Fatal("no CSRF cookie")
 	return ""
 }
 
@@ -199,6 +213,7 @@ func (a *app) login(email, password string) *client {
 // the address, read from the real outbox.
 func (a *app) outboxLink(to, prefix string) string {
 	a.t.Helper()
+	a.srv.WaitBackground() // reset emails are queued by a background job
 	emails, err := a.db.DueEmails(context.Background(), time.Now().Add(time.Hour), 1000)
 	if err != nil {
 		a.t.Fatal(err)

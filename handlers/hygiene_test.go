@@ -2,13 +2,11 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 	"testing"
 
 	"switchboard/handlers"
-	"switchboard/store"
 )
 
 // logBuffer collects what the server logs; requests run on several
@@ -59,18 +56,9 @@ func (l *logBuffer) lines(t testing.TB, msg string) []map[string]any {
 // every level down to debug.
 func newLoggedApp(t testing.TB) (*app, *logBuffer) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := handlers.New(db, handlers.Config{BaseURL: mustURL(testBaseURL), Logger: logger})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts}, logs
+	return newAppConfig(t, handlers.Config{BaseURL: mustURL(testBaseURL), Logger: logger}), logs
 }
 
 // TestNoTokenInLogs drives every shape of the token routes, with real

@@ -8,6 +8,7 @@ import (
 
 	"switchboard"
 	"switchboard/mail"
+	"switchboard/password"
 	"switchboard/views"
 )
 
@@ -243,7 +244,7 @@ func (s *Server) handleInvitationSignup(c echo.Context) error {
 	p := &switchboard.Profile{Email: switchboard.NormalizeEmail(inv.Email), FirstName: values.Get("first_name"), LastName: values.Get("last_name")}
 	errs := switchboard.FieldErrors{}
 	errs.Merge(p.Validate())
-	switchboard.ValidatePassword(errs, "password", values.Get("password"))
+	password.Validate(errs, "password", values.Get("password"), p)
 	page := s.invitationPage(c, inv)
 	if len(errs) > 0 {
 		page.Signup = views.Form{Values: values, Errors: errs}

@@ -226,8 +226,9 @@ func (s *Server) handleTransfer(c echo.Context) error {
 	if values.Get("confirm_password") == "" {
 		errs.Add("confirm_password", "Enter your password to confirm.")
 	} else if len(errs) == 0 {
-		if !s.limits.loginAccount.allow(p.Email) {
-			return switchboard.Errorf(switchboard.ETOOMANY, "Too many attempts. Please wait a minute and try again.")
+		done, wait := s.limits.login.begin(p.Email, c.RealIP())
+		if wait > 0 {
+			return switchboard.Errorf(switchboard.ETOOMANY, "%s", tooManyLogins(c, wait))
 		}
 		hash, err := s.db.PasswordHash(ctx, p.ID)
 		if err != nil {
@@ -235,7 +236,7 @@ func (s *Server) handleTransfer(c echo.Context) error {
 		}
 		if ok, err := s.hasher.verify(ctx, values.Get("confirm_password"), hash); err != nil {
 			return err
-		} else if !ok {
+		} else if done(ok); !ok {
 			errs.Add("confirm_password", "This is not your password.")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -18,7 +19,6 @@ import (
 	"github.com/a-h/templ"
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard"
 )
@@ -30,6 +30,7 @@ const (
 	sessionEpoch   = "auth_epoch"
 	sessionSeen    = "seen"
 	sessionFlash   = "flash"
+	sessionCSRF    = "csrf"
 )
 
 // sessionPrivilege is the session key of the profile's privilege epoch when
@@ -298,34 +299,62 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// csrf refuses state-changing requests that carry neither a valid token nor
-// a browser's Sec-Fetch-Site: same-origin.
+// csrf refuses a state-changing request unless it carries the token of its
+// own session in the form field _csrf, or comes from a browser that says it
+// was sent by a page of this very origin (Sec-Fetch-Site: same-origin).
+//
+// The token lives in the server-side session, not in a cookie of its own:
+// a cookie planted from a sibling domain, with a matching field, proves
+// nothing. A browser's Sec-Fetch-Site cannot be set by a page's script, so
+// same-origin is the browser vouching that one of our own pages sent the
+// form; a cross-site attacker can only ever make it say same-site or
+// cross-site, which are refused even with a token. Trusting same-origin
+// keeps forms working in a tab opened before a login or logout renewed the
+// token. Without the header (older browsers, scripts) the token is needed.
 func (s *Server) csrf() echo.MiddlewareFunc {
-	mw := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf",
-		CookieName:     "switchboard_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.secure(),
-		CookieSameSite: http.SameSiteLaxMode,
-		CookieMaxAge:   int(s.cfg.SessionLifetime / time.Second),
-		ErrorHandler: func(err error, c echo.Context) error {
-			s.logger.Warn("csrf refused", "path", logPath(c.Request()), "ip", c.RealIP(), "err", err)
-			return switchboard.Errorf(switchboard.EFORBIDDEN, "This form has expired or did not come from Switchboard. Go back, reload the page and try again.")
-		},
-	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		h := mw(next)
 		return func(c echo.Context) error {
-			// Pages always get a real token for their forms: Echo would skip
-			// the token (and leave a placeholder) for a browser's GET.
 			r := c.Request()
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				r.Header.Del(echo.HeaderSecFetchSite)
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+				return next(c)
 			}
-			return h(c)
+			ok := false
+			switch site := r.Header.Get(echo.HeaderSecFetchSite); site {
+			case "same-origin":
+				ok = true
+			case "same-site", "cross-site":
+				ok = false
+			default:
+				want := s.sessions.GetString(r.Context(), sessionCSRF)
+				got := c.FormValue("_csrf")
+				ok = want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+			}
+			if !ok {
+				s.logger.Warn("csrf refused", "path", logPath(r), "ip", c.RealIP(), "sec_fetch_site", r.Header.Get(echo.HeaderSecFetchSite))
+				return switchboard.Errorf(switchboard.EFORBIDDEN, "This form has expired or did not come from Switchboard. Go back, reload the page and try again.")
+			}
+			return next(c)
 		}
 	}
+}
+
+// csrfToken returns the session's CSRF token, making one (and so starting
+// the session) the first time a form needs it.
+func (s *Server) csrfToken(ctx context.Context) string {
+	tok := s.sessions.GetString(ctx, sessionCSRF)
+	if tok == "" {
+		tok = newCSRFToken()
+		s.sessions.Put(ctx, sessionCSRF, tok)
+	}
+	return tok
+}
+
+// newCSRFToken returns 256 random bits, URL-safe.
+func newCSRFToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // requireProfile sends visitors who are not logged in to the login page,

@@ -57,8 +57,7 @@ func (l *limiter) allow(key string) bool {
 // office of 50 behind one address signing up in an hour, or an owner
 // inviting 50 colleagues in a row, stay well within them.
 type limits struct {
-	loginAccount *limiter // per email: 10 at once, then one every 30 s
-	loginClient  *limiter // per client address
+	login        *loginGuard // failed logins by account and client address
 	signupClient *limiter
 	resetAccount *limiter
 	resetClient  *limiter
@@ -77,8 +76,7 @@ type limits struct {
 
 func newLimits() *limits {
 	return &limits{
-		loginAccount: newLimiter(10, 30*time.Second),
-		loginClient:  newLimiter(100, 2*time.Second),
+		login:        newLoginGuard(),
 		signupClient: newLimiter(100, 20*time.Second),
 		resetAccount: newLimiter(5, 5*time.Minute),
 		resetClient:  newLimiter(50, 10*time.Second),

@@ -10,7 +10,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard"
 	"switchboard/views"
@@ -37,14 +36,15 @@ func (s *Server) chromeContext(c echo.Context) (context.Context, error) {
 		Profile: switchboard.ProfileFromContext(ctx),
 		Current: switchboard.MembershipFromContext(ctx),
 	}
-	if tok, ok := c.Get("csrf").(string); ok && tok != middleware.CSRFUsingSecFetchSite {
-		ch.CSRF = tok
-	}
 	if sec, ok := ctx.Value(sectionKey).(section); ok {
 		ch.Section, ch.SectionPerm = sec.path, sec.perm
 	}
+	// An error raised before the session loaded (an oversized body) renders
+	// without one: no flash, and no form token to offer.
+	ch.CSRF = func() string { return "" }
 	if sessionLoaded(ctx) {
 		ch.Flash = s.sessions.PopString(ctx, sessionFlash)
+		ch.CSRF = func() string { return s.csrfToken(ctx) }
 	}
 	if ch.Profile != nil {
 		orgs, err := s.db.ListMemberships(ctx, ch.Profile.ID)

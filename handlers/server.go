@@ -47,6 +47,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	hasher   *hasher
 	limits   *limits
+	jobs     *jobs
 
 	orgRoutes []OrgRoute
 }
@@ -74,6 +75,7 @@ func New(db *store.DB, cfg Config) *Server {
 		logger: cfg.Logger,
 		hasher: newHasher(cfg.HashConcurrency),
 		limits: newLimits(),
+		jobs:   newJobs(),
 	}
 
 	sm := scs.New()
@@ -129,8 +131,10 @@ func singleJoin(base, path string) string {
 }
 
 // StartBackground runs the server's housekeeping (deleting expired
-// sessions) until ctx is done.
+// sessions) and its queue of background jobs until ctx is done; then the
+// jobs already queued are finished (see WaitBackground).
 func (s *Server) StartBackground(ctx context.Context) {
+	go s.runJobs(ctx)
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

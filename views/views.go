@@ -19,12 +19,22 @@ type Chrome struct {
 	Orgs    []switchboard.OrgSummary // the profile's organisations, for the switcher
 	Current *switchboard.Membership  // the organisation in the URL, if any
 	Flash   string
-	CSRF    string
+	// CSRF returns the session's CSRF token, making one the first time a
+	// form asks for it: a page without a form starts no session.
+	CSRF func() string
 	// Section is the path segment of the organisation section being shown
 	// ("members", "settings", "" for the dashboard) and the permission it
 	// needs, so the switcher can keep the person on the same section.
 	Section     string
 	SectionPerm switchboard.Permission
+}
+
+// csrf is the token for a form's hidden field.
+func (c *Chrome) csrf() string {
+	if c.CSRF == nil {
+		return ""
+	}
+	return c.CSRF()
 }
 
 type chromeKey struct{}

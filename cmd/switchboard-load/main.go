@@ -78,15 +78,18 @@ func run(members, clients int, duration time.Duration, serve bool) error {
 	// the file.
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if _, err := hc.Get(base.String() + "/signup"); err != nil {
+	form, err := hc.Get(base.String() + "/signup")
+	if err != nil {
 		return err
 	}
-	var csrf string
-	for _, c := range jar.Cookies(base) {
-		if c.Name == "switchboard_csrf" {
-			csrf = c.Value
-		}
+	body, _ := io.ReadAll(form.Body)
+	form.Body.Close()
+	// The CSRF token belongs to the session and is read from the form.
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		return fmt.Errorf("the sign-up page has no CSRF field")
 	}
+	csrf := string(m[1])
 	res, err := hc.PostForm(base.String()+"/signup", url.Values{"_csrf": {csrf}, "email": {"owner@example.com"}, "password": {"load test passphrase"},
 		"first_name": {"Load"}, "last_name": {"Owner"}, "org_name": {"Load"}})
 	if err != nil {

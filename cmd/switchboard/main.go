@@ -293,6 +293,9 @@ func (m *Main) Close() error {
 	}
 	if m.done != nil {
 		<-m.done
+		// Queued jobs (password reset emails) reach the outbox before the
+		// database closes.
+		m.Server.WaitBackground()
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -219,23 +220,13 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	}()
 
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := "http://" + addr
-	res, err := hc.Get(base + "/signup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	u, _ := url.Parse(base)
-	var csrf string
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "switchboard_csrf" {
-			csrf = c.Value
-		}
-	}
 	acknowledged := 0
 	for i := range 5 {
+		// A new visitor each time: a logged-in one is sent away from /signup.
+		jar, _ := cookiejar.New(nil)
+		hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		csrf := formToken(t, hc, base+"/signup")
 		res, err := hc.PostForm(base+"/signup", url.Values{"_csrf": {csrf}, "email": {"crash" + strconv.Itoa(i) + "@example.com"},
 			"password": {"a crash test passphrase"}, "first_name": {"C"}, "last_name": {"T"}, "org_name": {"Org " + strconv.Itoa(i)}})
 		if err != nil {
@@ -245,10 +236,6 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		if res.StatusCode == http.StatusSeeOther {
 			acknowledged++
 		}
-		// A new visitor each time: a logged-in one is sent away from /signup.
-		jar, _ = cookiejar.New(nil)
-		jar.SetCookies(u, []*http.Cookie{{Name: "switchboard_csrf", Value: csrf}})
-		hc.Jar = jar
 	}
 	if acknowledged != 5 {
 		t.Fatalf("%d of 5 sign-ups acknowledged", acknowledged)
@@ -281,4 +268,23 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check = %q, %v", check, err)
 	}
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// formToken opens the page at url with hc and returns the CSRF token of its
+// form, which belongs to the session the page started.
+func formToken(t *testing.T, hc *http.Client, url string) string {
+	t.Helper()
+	res, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	m := csrfField.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no CSRF field in %s (%d)", url, res.StatusCode)
+	}
+	return string(m[1])
 }
