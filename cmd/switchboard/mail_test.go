@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,19 +67,7 @@ func TestSIGTERMWithAStuckSMTPServer(t *testing.T) {
 	// The worker is stuck waiting for the greeting.
 	silent.WaitFor(t, 10*time.Second, func(accepted, open int) bool { return accepted == 1 && open == 1 })
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10 s after SIGTERM")
-	}
+	sigterm(t, cmd, 10*time.Second)
 	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 	silent.WaitFor(t, 5*time.Second, func(_, open int) bool { return open == 0 })
 

@@ -128,19 +128,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("a backup over an existing file: %v\n%s", err, out)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit 30 s after SIGTERM")
-	}
+	sigterm(t, cmd, 30*time.Second)
 	if out := <-logs; !strings.Contains(out, "switchboard stopped") {
 		t.Fatalf("logs lack the clean stop:\n%s", out)
 	}
@@ -287,4 +275,23 @@ func formToken(t *testing.T, hc *http.Client, url string) string {
 		t.Fatalf("no CSRF field in %s (%d)", url, res.StatusCode)
 	}
 	return string(m[1])
+}
+
+// sigterm stops the running binary with SIGTERM and fails the test unless
+// it exits 0 within limit.
+func sigterm(t *testing.T, cmd *exec.Cmd, limit time.Duration) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(limit):
+		t.Fatalf("still running %s after SIGTERM", limit)
+	}
 }
