@@ -214,8 +214,9 @@ func (s *Server) handleInvitationAccept(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	// Joining is a privilege change: new session token.
-	if err := s.renewAfterChange(c, p.ID); err != nil {
+	// Joining is a privilege change: new session token. AcceptInvitation
+	// left the new privilege epoch in p.
+	if err := s.renewPrivileges(ctx, p.PrivilegeEpoch); err != nil {
 		return err
 	}
 	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")

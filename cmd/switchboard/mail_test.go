@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -41,24 +37,7 @@ func TestSIGTERMWithAStuckSMTPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--db", "panel.db", "--smtp-url", silent.URL(), "--mail-from", "panel@example.com")
-	cmd.Dir = run
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	listening := false
-	for !listening && lines.Scan() {
-		var line struct{ Msg string }
-		listening = json.Unmarshal(lines.Bytes(), &line) == nil && line.Msg == "switchboard is listening"
-	}
-	if !listening {
-		t.Fatal("the server never said it was listening")
-	}
+	cmd, _, lines := startBinary(t, bin, run, "--smtp-url", silent.URL(), "--mail-from", "panel@example.com")
 	go func() {
 		for lines.Scan() {
 		}

@@ -173,10 +173,10 @@ func buildBinary(t *testing.T) string {
 
 // startBinary runs the binary in the folder dir with the database panel.db
 // on a free port, and returns once it listens, with its address and the
-// rest of its log, which the caller must read on.
-func startBinary(t *testing.T, bin, dir string) (*exec.Cmd, string, *bufio.Scanner) {
+// rest of its log, which the caller must read on. extra are more flags.
+func startBinary(t *testing.T, bin, dir string, extra ...string) (*exec.Cmd, string, *bufio.Scanner) {
 	t.Helper()
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--db", "panel.db")
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--db", "panel.db"}, extra...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	stdout, _ := cmd.StdoutPipe()
