@@ -22,7 +22,10 @@ func (s *Server) invitationEmail(c echo.Context, m *switchboard.Membership, emai
 }
 
 // handleInvite invites an email address with a role the inviter may grant.
+// The form posts to the members address, so that a mistake re-renders the
+// page there, with Members current in the navigation.
 func (s *Server) handleInvite(c echo.Context) error {
+	inMembers(c)
 	values, err := form(c)
 	if err != nil {
 		return err
@@ -105,6 +108,7 @@ func (s *Server) pendingInvitation(c echo.Context, m *switchboard.Membership) (*
 // to one inbox), count towards the inviter's invitations, and the address's
 // emails of the day; a refusal is shown beside the invitation, with 429.
 func (s *Server) handleInvitationResend(c echo.Context) error {
+	inMembers(c)
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	inv, err := s.pendingInvitation(c, m)
@@ -142,7 +146,25 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
+// handleInvitationCancelConfirm asks before cancelling an invitation.
+func (s *Server) handleInvitationCancelConfirm(c echo.Context) error {
+	inMembers(c)
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	inv, err := s.pendingInvitation(c, m)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Confirm(views.ConfirmPage{
+		Title:       "Cancel the invitation to " + inv.Email + "?",
+		Consequence: "The invitation to " + inv.Email + " as " + inv.Role.Name + " will stop working at once: its link will say that it was cancelled. You can invite them again later.",
+		Action:      switchboard.OrgPath(m.Org.ID, "invitations/"+strconv.FormatInt(inv.ID, 10)+"/cancel"),
+		Button:      "Cancel invitation",
+		CancelURL:   switchboard.OrgPath(m.Org.ID, "members"),
+	}))
+}
+
 func (s *Server) handleInvitationCancel(c echo.Context) error {
+	inMembers(c)
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	inv, err := s.pendingInvitation(c, m)

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -15,6 +17,14 @@ import (
 
 // membersPerPage is how many members one page of the members list shows.
 const membersPerPage = 50
+
+// inMembers marks the request as part of the Members section, for the
+// navigation: invitations are managed from the members page, whatever
+// their own address.
+func inMembers(c echo.Context) {
+	ctx := context.WithValue(c.Request().Context(), sectionKey, section{path: "members", perm: switchboard.PermMembers})
+	c.SetRequest(c.Request().WithContext(ctx))
+}
 
 // encodeCursor and decodeCursor keep the keyset cursor opaque in URLs.
 func encodeCursor(c *store.MemberCursor) string {
@@ -125,14 +135,38 @@ func (s *Server) target(c echo.Context, m *switchboard.Membership) (*switchboard
 	return target, nil
 }
 
-// memberError re-renders the members page with msg beside a member's row.
-func (s *Server) memberError(c echo.Context, status int, profileID int64, msg string) error {
-	page, err := s.membersPage(c)
+// handleMember shows one member's page: who they are and, to those who
+// may, the role form and the way to revoke their access.
+func (s *Server) handleMember(c echo.Context) error {
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	target, err := s.member(c, m)
 	if err != nil {
 		return err
 	}
-	page.MemberError = map[int64]string{profileID: msg}
-	return s.render(c, status, views.Members(page))
+	return s.memberPage(c, http.StatusOK, target, views.Form{Values: url.Values{"role": {target.Role.Key()}}})
+}
+
+// member reads the member named in the URL within the organisation of the
+// URL: another organisation's member is not found.
+func (s *Server) member(c echo.Context, m *switchboard.Membership) (*switchboard.Member, error) {
+	id, err := parseID(c.Param("profile"))
+	if err != nil {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This member does not exist.")
+	}
+	return s.db.FindMember(c.Request().Context(), m.Org.ID, id)
+}
+
+// memberPage renders a member's page with the role form as given.
+func (s *Server) memberPage(c echo.Context, status int, target *switchboard.Member, role views.Form) error {
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	page := views.MemberPage{Membership: m, Member: *target, Role: role}
+	if m.MayManage(target) {
+		var err error
+		if page.Grantable, err = s.grantable(c, m); err != nil {
+			return err
+		}
+	}
+	return s.render(c, status, views.Member(page))
 }
 
 func (s *Server) handleMemberRole(c echo.Context) error {
@@ -151,13 +185,15 @@ func (s *Server) handleMemberRole(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return s.memberError(c, http.StatusUnprocessableEntity, target.ProfileID, "Choose a role from the list.")
+		return s.memberPage(c, http.StatusUnprocessableEntity, target, views.Form{Values: values, Errors: switchboard.FieldErrors{"role": "Choose a role from the list."}})
 	}
 	if !m.MayGrant(r) {
 		return switchboard.Errorf(switchboard.EFORBIDDEN, "You cannot give the role %s: nobody grants more than they hold, and ownership moves only by transfer.", r.Name)
 	}
 	if cur := values.Get("current_role"); cur != "" && cur != target.Role.Key() {
-		return s.memberError(c, http.StatusConflict, target.ProfileID, "This member's role changed while you were looking. Check it and try again.")
+		// The page shows the role as it is now; the choice made stays.
+		values.Set("current_role", target.Role.Key())
+		return s.memberPage(c, http.StatusConflict, target, views.Form{Values: values, Message: "This member's role changed while you were looking: it is now " + target.Role.Name + ". Check it and try again."})
 	}
 	if r.Key() == target.Role.Key() {
 		return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
@@ -167,6 +203,23 @@ func (s *Server) handleMemberRole(c echo.Context) error {
 	}
 	s.flash(c, target.Name()+" is now "+r.Name+".")
 	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
+}
+
+// handleMemberRevokeConfirm asks before revoking a member's access.
+func (s *Server) handleMemberRevokeConfirm(c echo.Context) error {
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	target, err := s.target(c, m)
+	if err != nil {
+		return err
+	}
+	path := switchboard.OrgPath(m.Org.ID, "members/"+strconv.FormatInt(target.ProfileID, 10))
+	return s.render(c, http.StatusOK, views.Confirm(views.ConfirmPage{
+		Title:       "Revoke access of " + target.Name() + "?",
+		Consequence: target.Name() + " (" + target.Email + ") will lose access to " + m.Org.Name + " at once and be logged out of it. You can invite them again later.",
+		Action:      path + "/revoke",
+		Button:      "Revoke access",
+		CancelURL:   path,
+	}))
 }
 
 func (s *Server) handleMemberRevoke(c echo.Context) error {
@@ -183,13 +236,30 @@ func (s *Server) handleMemberRevoke(c echo.Context) error {
 	return redirect(c, switchboard.OrgPath(m.Org.ID, "members"))
 }
 
+// handleLeaveConfirm asks before a member leaves the organisation.
+func (s *Server) handleLeaveConfirm(c echo.Context) error {
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	if m.IsOwner() {
+		return errOwnerLeaves
+	}
+	return s.render(c, http.StatusOK, views.Confirm(views.ConfirmPage{
+		Title:       "Leave " + m.Org.Name + "?",
+		Consequence: "You will lose access to " + m.Org.Name + " at once. To come back, an administrator must invite you again.",
+		Action:      switchboard.OrgPath(m.Org.ID, "leave"),
+		Button:      "Leave organisation",
+		CancelURL:   switchboard.OrgPath(m.Org.ID, ""),
+	}))
+}
+
+var errOwnerLeaves = switchboard.Errorf(switchboard.EFORBIDDEN, "The owner cannot leave. Transfer ownership to another member, or delete the organisation, first.")
+
 // handleLeave lets a member leave the organisation; the owner must transfer
 // ownership or delete it first.
 func (s *Server) handleLeave(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	if m.IsOwner() {
-		return switchboard.Errorf(switchboard.EFORBIDDEN, "The owner cannot leave. Transfer ownership to another member, or delete the organisation, first.")
+		return errOwnerLeaves
 	}
 	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, m.Member, "member.left"); err != nil {
 		return err

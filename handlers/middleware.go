@@ -384,7 +384,9 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 			return errOrgNotFound
 		}
 		m, err := s.db.FindMembership(ctx, id, p.ID)
-		if err != nil {
+		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND && c.Path() == "/orgs/:org" {
+			return s.removedFrom(c, id, p.ID, err)
+		} else if err != nil {
 			return err
 		}
 		if p.LastOrgID != id && c.Request().Method == http.MethodGet {

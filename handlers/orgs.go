@@ -14,11 +14,18 @@ import (
 
 func (s *Server) handleOrgList(c echo.Context) error {
 	ctx := c.Request().Context()
-	orgs, err := s.db.ListMemberships(ctx, switchboard.ProfileFromContext(ctx).ID)
+	p := switchboard.ProfileFromContext(ctx)
+	orgs, err := s.db.ListMemberships(ctx, p.ID)
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.OrgList(views.OrgListPage{Orgs: orgs}))
+	// Someone whose access was taken away is told by whom and when, not
+	// left wondering where the organisation went.
+	removals, err := s.db.RecentRemovals(ctx, p.ID, s.db.Now().Add(-switchboard.RemovalNoticePeriod))
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.OrgList(views.OrgListPage{Orgs: orgs, Removals: removals}))
 }
 
 func (s *Server) handleOrgNewForm(c echo.Context) error {
@@ -154,4 +161,17 @@ func (s *Server) actor(c echo.Context) switchboard.Actor {
 		a.ProfileID, a.Name = p.ID, p.Name()
 	}
 	return a
+}
+
+// removedFrom answers the dashboard of an organisation the profile no
+// longer belongs to: if someone recently removed them, the 404 says by whom
+// and when (they knew the organisation); otherwise the plain notFound.
+func (s *Server) removedFrom(c echo.Context, orgID, profileID int64, notFound error) error {
+	r, err := s.db.RecentRemoval(c.Request().Context(), orgID, profileID, s.db.Now().Add(-switchboard.RemovalNoticePeriod))
+	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	return &switchboard.Error{Code: switchboard.ENOTFOUND, Message: views.RemovalNotice(*r)}
 }

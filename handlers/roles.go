@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -126,6 +127,34 @@ func (s *Server) handleRoleUpdate(c echo.Context) error {
 	}
 	s.flash(c, "The role "+r.Name+" was saved. Its members have the new sections from their next click.")
 	return redirect(c, switchboard.OrgPath(m.Org.ID, "roles"))
+}
+
+// handleRoleDeleteConfirm asks before deleting a role, or says why it
+// cannot be deleted yet while people hold it.
+func (s *Server) handleRoleDeleteConfirm(c echo.Context) error {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	r, err := s.roleFromURL(c, m)
+	if err != nil {
+		return err
+	}
+	page := views.ConfirmPage{
+		Title:       "Delete the role " + r.Name + "?",
+		Consequence: "The role " + r.Name + " will be deleted at once. Nobody holds it now. This cannot be undone.",
+		Action:      switchboard.OrgPath(m.Org.ID, "roles/"+strconv.FormatInt(r.ID, 10)+"/delete"),
+		Button:      "Delete role",
+		CancelURL:   switchboard.OrgPath(m.Org.ID, "roles"),
+	}
+	usage, err := s.db.ListRoles(ctx, m.Org.ID)
+	if err != nil {
+		return err
+	}
+	for _, u := range usage {
+		if u.Role.ID == r.ID && u.Members+u.Invitations > 0 {
+			page.Blocked = "The role " + r.Name + " is held by " + switchboard.Plural(u.Members, "member", "members") + " and " + switchboard.Plural(u.Invitations, "pending invitation", "pending invitations") + ". Give them another role first, then delete it."
+		}
+	}
+	return s.render(c, http.StatusOK, views.Confirm(page))
 }
 
 func (s *Server) handleRoleDelete(c echo.Context) error {

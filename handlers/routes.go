@@ -56,17 +56,27 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/settings/members-policy", switchboard.PermOwnership, s.handleMembersPolicy)
 	s.orgRoute(org, http.MethodPost, "/transfer", switchboard.PermOwnership, s.handleTransfer)
 	s.orgRoute(org, http.MethodPost, "/delete", switchboard.PermOwnership, s.handleOrgDelete)
+	// Every destructive action has a GET confirmation page at the address
+	// of its POST, with the same permission.
+	s.orgRoute(org, http.MethodGet, "/leave", "", s.handleLeaveConfirm)
 	s.orgRoute(org, http.MethodPost, "/leave", "", s.handleLeave)
 	s.orgRoute(org, http.MethodGet, "/members", switchboard.PermMembers, s.handleMembers)
+	s.orgRoute(org, http.MethodPost, "/members", switchboard.PermMembers, s.handleInvite)
+	s.orgRoute(org, http.MethodGet, "/members/:profile", switchboard.PermMembers, s.handleMember)
 	s.orgRoute(org, http.MethodPost, "/members/:profile/role", switchboard.PermMembers, s.handleMemberRole)
+	s.orgRoute(org, http.MethodGet, "/members/:profile/revoke", switchboard.PermMembers, s.handleMemberRevokeConfirm)
 	s.orgRoute(org, http.MethodPost, "/members/:profile/revoke", switchboard.PermMembers, s.handleMemberRevoke)
+	// The invitation form posted here before it posted to /members; kept
+	// for pages still open since, and for scripts.
 	s.orgRoute(org, http.MethodPost, "/invitations", switchboard.PermMembers, s.handleInvite)
 	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/resend", switchboard.PermMembers, s.handleInvitationResend)
+	s.orgRoute(org, http.MethodGet, "/invitations/:invitation/cancel", switchboard.PermMembers, s.handleInvitationCancelConfirm)
 	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/cancel", switchboard.PermMembers, s.handleInvitationCancel)
 	s.orgRoute(org, http.MethodGet, "/audit", switchboard.PermMembers, s.handleAudit)
 	s.orgRoute(org, http.MethodGet, "/roles", switchboard.PermOwnership, s.handleRoles)
 	s.orgRoute(org, http.MethodPost, "/roles", switchboard.PermOwnership, s.handleRoleCreate)
 	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)
+	s.orgRoute(org, http.MethodGet, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDeleteConfirm)
 	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
 }
 

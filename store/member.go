@@ -200,7 +200,7 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, orgID, actor, action, target.Email, target.Role.Name)
+		return db.auditRemoval(ctx, tx, orgID, actor, action, target)
 	})
 }
 

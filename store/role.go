@@ -121,7 +121,8 @@ func (db *DB) DeleteRole(ctx context.Context, actor switchboard.Actor, orgID, id
 			return fmt.Errorf("store: delete role %d in organisation %d: %w", id, orgID, err)
 		}
 		if members > 0 || invitations > 0 {
-			return switchboard.Errorf(switchboard.ECONFLICT, "The role %s is still held by %d members and %d pending invitations. Give them another role first.", name, members, invitations)
+			return switchboard.Errorf(switchboard.ECONFLICT, "The role %s is still held by %s and %s. Give them another role first.", name,
+				switchboard.Plural(members, "member", "members"), switchboard.Plural(invitations, "pending invitation", "pending invitations"))
 		}
 		// Invitations that were accepted or cancelled keep no role to point at.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE custom_role_id = ? AND org_id = ?`, id, orgID); err != nil {

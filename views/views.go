@@ -5,9 +5,9 @@ package views
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchboard"
@@ -82,11 +82,14 @@ func dateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC"
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func plural(n int, one, many string) string {
+func plural(n int, one, many string) string { return switchboard.Plural(n, one, many) }
+
+// word is the noun of a count shown apart from its number.
+func word(n int, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
+		return one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return many
 }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
@@ -124,6 +127,28 @@ var auditActions = map[string]string{
 	"organisation.updated":  "Details changed",
 }
 
+// auditWhomDetails returns the "To whom" and "Details" of an audit line.
+// To whom is for people: a role or organisation event names its role or
+// organisation in Details, and the sections a role was given read as
+// people read them ("Organisation details, Members"), not as the keys
+// stored. Lines written before this are translated here too.
+func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
+	switch e.Action {
+	case "role.created", "role.updated", "role.deleted":
+		if e.Detail == "" {
+			return "", e.Target
+		}
+		var names []string
+		for _, key := range strings.Fields(e.Detail) {
+			names = append(names, switchboard.SectionOf(switchboard.Permission(key)).Name)
+		}
+		return "", e.Target + ": " + strings.Join(names, ", ")
+	case "organisation.updated":
+		return "", e.Target
+	}
+	return e.Target, e.Detail
+}
+
 func auditAction(a string) string {
 	if s, ok := auditActions[a]; ok {
 		return s
@@ -145,4 +170,13 @@ func roleOptions(roles []switchboard.Role) []Option {
 		list[i] = Option{Value: r.Key(), Label: r.Name}
 	}
 	return list
+}
+
+// RemovalNotice tells a person that someone took their access away:
+// "Your access to Acme was removed by Grace Hopper on 24 Nov 2026."
+func RemovalNotice(r switchboard.Removal) string {
+	if r.ActorName == "" {
+		return "Your access to " + r.OrgName + " was removed on " + date(r.At) + "."
+	}
+	return "Your access to " + r.OrgName + " was removed by " + r.ActorName + " on " + date(r.At) + "."
 }

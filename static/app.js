@@ -1,0 +1,94 @@
+// Switchboard's little JavaScript: progressive enhancement only. Every
+// page works without it.
+//
+// Confirmations: a link marked data-confirm leads to a confirmation page
+// (GET at the address of the action's POST). With JavaScript the same page
+// is fetched and its [data-confirm-body] shown in a modal <dialog>; its
+// form posts as it would from the page, so the POST and its redirect are
+// the same with and without JavaScript. Anything unexpected (an error
+// page, a network failure, no <dialog> support) falls back to opening the
+// confirmation page itself.
+(function () {
+  "use strict";
+
+  if (typeof HTMLDialogElement !== "function") {
+    return;
+  }
+
+  var busy = false;
+
+  function openPage(href) {
+    window.location.assign(href);
+  }
+
+  function show(link, body) {
+    var dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    var content = document.importNode(body, true);
+    content.removeAttribute("data-confirm-body");
+    content.classList.remove("narrow");
+    // The page's h1 is the dialog's title: one h1 per page stays true.
+    var h1 = content.querySelector("h1");
+    if (h1) {
+      var title = document.createElement("h2");
+      title.id = "confirm-dialog-title";
+      title.textContent = h1.textContent;
+      h1.replaceWith(title);
+      dialog.setAttribute("aria-labelledby", title.id);
+    }
+    dialog.appendChild(content);
+    var cancel = content.querySelector("[data-confirm-cancel]");
+    if (cancel) {
+      cancel.addEventListener("click", function (event) {
+        event.preventDefault();
+        dialog.close();
+      });
+    }
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      link.focus();
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    if (cancel) {
+      cancel.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest("a[data-confirm]") : null;
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    var url = new URL(link.href, window.location.href);
+    if (url.origin !== window.location.origin) {
+      return;
+    }
+    event.preventDefault();
+    if (busy) {
+      return;
+    }
+    busy = true;
+    fetch(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (res) {
+        if (!res.ok || new URL(res.url).pathname !== url.pathname) {
+          throw new Error("not a confirmation page");
+        }
+        return res.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var body = page.querySelector("[data-confirm-body]");
+        if (!body) {
+          throw new Error("not a confirmation page");
+        }
+        show(link, body);
+      })
+      .catch(function () {
+        openPage(url.href);
+      })
+      .finally(function () {
+        busy = false;
+      });
+  });
+})();
