@@ -125,6 +125,7 @@ type routeCase struct {
 
 var routeCases = map[string]routeCase{
 	"GET /orgs/:org":                          {perm: ""},
+	"GET /orgs/:org/leave":                    {perm: "", ownerRefused: true},
 	"POST /orgs/:org/leave":                   {perm: "", ownerRefused: true},
 	"GET /orgs/:org/settings":                 {perm: switchboard.PermOrganisation},
 	"POST /orgs/:org/settings":                {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
@@ -134,6 +135,11 @@ var routeCases = map[string]routeCase{
 	}},
 	"POST /orgs/:org/delete":                         {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values { return url.Values{"confirm_name": {f.name}} }},
 	"GET /orgs/:org/members":                         {perm: switchboard.PermMembers},
+	"POST /orgs/:org/members":                        {perm: switchboard.PermMembers, form: func(orgFixture) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"sender"}} }},
+	"GET /orgs/:org/members/:profile":                {perm: switchboard.PermMembers},
+	"GET /orgs/:org/members/:profile/revoke":         {perm: switchboard.PermMembers},
+	"GET /orgs/:org/invitations/:invitation/cancel":  {perm: switchboard.PermMembers},
+	"GET /orgs/:org/roles/:role/delete":              {perm: switchboard.PermOwnership},
 	"POST /orgs/:org/members/:profile/role":          {perm: switchboard.PermMembers, form: func(f orgFixture) url.Values { return url.Values{"role": {"custom:" + itoa(f.role)}} }},
 	"POST /orgs/:org/members/:profile/revoke":        {perm: switchboard.PermMembers},
 	"POST /orgs/:org/invitations":                    {perm: switchboard.PermMembers, form: func(orgFixture) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"sender"}} }},
@@ -216,6 +222,12 @@ func TestAuthorizationTable(t *testing.T) {
 					}
 				case "revoked", "outsider":
 					wantStatus(t, res, http.StatusNotFound)
+					if who == "revoked" && route == "GET /orgs/:org" {
+						// The dashboard tells the revoked person what
+						// happened; they knew the organisation.
+						wantContains(t, res, "Your access to "+f.name+" was removed")
+						return
+					}
 					wantNotContains(t, res, f.name)
 				default:
 					allowed := rc.perm == ""

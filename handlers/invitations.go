@@ -35,7 +35,12 @@ func (s *Server) handleInvite(c echo.Context) error {
 	p := switchboard.ProfileFromContext(ctx)
 	email := switchboard.NormalizeEmail(values.Get("email"))
 	errs := switchboard.FieldErrors{}
-	switchboard.ValidateEmail(errs, "email", email)
+	if email == "" {
+		// ValidateEmail speaks to the person typing their own address.
+		errs.Add("email", "Enter your colleague's email address.")
+	} else {
+		switchboard.ValidateEmail(errs, "email", email)
+	}
 	role, ok, err := s.parseRole(c, m.Org.ID, values.Get("role"))
 	if err != nil {
 		return err

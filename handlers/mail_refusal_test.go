@@ -45,7 +45,7 @@ func TestMembersPageShowsARefusedInvitation(t *testing.T) {
 // invitationRow returns the table row of page that holds text.
 func invitationRow(t *testing.T, page, text string) string {
 	t.Helper()
-	i := strings.Index(page, "<td>"+text+"</td>")
+	i := strings.Index(page, ">"+text+"</td>")
 	if i < 0 {
 		t.Fatalf("no row for %s in:\n%s", text, page)
 	}

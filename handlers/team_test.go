@@ -369,10 +369,18 @@ func TestAdministratorCannotEditOwnerOrThemself(t *testing.T) {
 	if tm.role(t, tm.owner).Kind != switchboard.RoleOwner || tm.role(t, tm.admin).Kind != switchboard.RoleAdministrator {
 		t.Fatal("a refused change went through")
 	}
-	// The owner's and the admin's own rows carry no controls.
-	page := tm.admin.get(path(tm.org, "members"))
-	wantNotContains(t, page, "Change role of owner@example.com", "Revoke access of owner@example.com", "Change role of admin@example.com")
-	wantContains(t, page, "Change role of sender@example.com", "Revoke access of sender@example.com")
+	// The owner's and the admin's own pages carry no controls; the
+	// sender's page has both.
+	for _, p := range []*person{tm.owner, tm.admin} {
+		page := tm.admin.get(path(tm.org, "members/"+itoa(p.profile)))
+		wantStatus(t, page, http.StatusOK)
+		wantNotContains(t, page, "Change role", `/revoke"`)
+	}
+	page := tm.admin.get(path(tm.org, "members/"+itoa(tm.sender.profile)))
+	wantContains(t, page, "Change role", `href="`+path(tm.org, "members/"+itoa(tm.sender.profile)+"/revoke")+`"`)
+	// Nor can the admin reach the confirmations of what is refused.
+	wantStatus(t, tm.admin.get(path(tm.org, "members/"+itoa(tm.owner.profile)+"/revoke")), http.StatusForbidden)
+	wantStatus(t, tm.owner.get(path(tm.org, "leave")), http.StatusForbidden)
 }
 
 func TestSenderReachingMembersByURL(t *testing.T) {
@@ -386,7 +394,10 @@ func TestSenderReachingMembersByURL(t *testing.T) {
 	wantNotContains(t, nav, `href="`+path(tm.org, "members")+`"`, `href="`+path(tm.org, "settings")+`"`)
 
 	// A sender can leave from the dashboard, without the Members page.
-	wantContains(t, nav, "Leave organisation", `action="`+path(tm.org, "leave")+`"`)
+	wantContains(t, nav, "Leave organisation", `href="`+path(tm.org, "leave")+`"`)
+	confirm := tm.sender.get(path(tm.org, "leave"))
+	wantStatus(t, confirm, http.StatusOK)
+	wantContains(t, confirm, "<h1>Leave Acme?</h1>", "You will lose access to Acme at once.", `action="`+path(tm.org, "leave")+`"`, `class="danger">Leave organisation</button>`)
 	wantStatus(t, tm.sender.post(path(tm.org, "leave"), nil), http.StatusSeeOther)
 	if membership(t, tm.a.db, tm.org, tm.sender.profile) != nil {
 		t.Fatal("the sender is still a member after leaving")
@@ -565,7 +576,12 @@ func TestRoles(t *testing.T) {
 
 	res = tm.owner.post(path(tm.org, "roles/"+itoa(viewer)+"/delete"), nil)
 	wantStatus(t, res, http.StatusConflict)
-	wantContains(t, res, "still held by 1 members")
+	wantContains(t, res, "still held by 1 member and 0 pending invitations.")
+	// Its confirmation says so up front, and offers no button.
+	res = tm.owner.get(path(tm.org, "roles/"+itoa(viewer)+"/delete"))
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, "is held by 1 member and 0 pending invitations")
+	wantNotContains(t, res, "<form method=\"post\" action=\""+path(tm.org, "roles/"+itoa(viewer)+"/delete"))
 
 	wantStatus(t, tm.owner.post(path(tm.org, "roles/"+itoa(viewer)), url.Values{"name": {"Auditor"}, "permissions": {"history", "invoices"}}), http.StatusSeeOther)
 	if r := tm.role(t, tm.sender); r.Name != "Auditor" || !r.Can(switchboard.PermInvoices) {
@@ -629,7 +645,7 @@ func TestMembersPagingAndSearch(t *testing.T) {
 }
 
 var (
-	memberEmail = regexp.MustCompile(`<tr data-email="([^"]+)"`)
+	memberEmail = regexp.MustCompile(`<td data-label="Email">([^<]+)</td>`)
 	nextLink    = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
 )
 
