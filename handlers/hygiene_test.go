@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -335,5 +337,65 @@ func TestHealthAfterDamage(t *testing.T) {
 	for range 2 {
 		res := a.client().get("/healthz")
 		wantStatus(t, res, http.StatusServiceUnavailable)
+	}
+}
+
+var styleAttr = regexp.MustCompile(`(?i)<[a-z][^>]*\sstyle\s*=|<style[\s>]`)
+
+// TestNoInlineStyles renders every GET page it can reach, as the owner of
+// an organisation with members, invitations and roles, as a logged-out
+// visitor, and the error pages, and fails on any style attribute or
+// <style> element: the CSP (style-src 'self') blocks them.
+func TestNoInlineStyles(t *testing.T) {
+	tm := newTeam(t)
+	a, owner, org := tm.a, tm.owner, tm.org
+	wantStatus(t, owner.post(path(org, "roles"), url.Values{"name": {"Viewer"}, "permissions": {"history"}}), http.StatusSeeOther)
+	roles, _ := a.db.ListRoles(context.Background(), org)
+	link := a.invite(owner, org, "pending@example.com", "sender")
+	inv := pendingID(t, a, org, "pending@example.com")
+	f := orgFixture{org: org, target: tm.sender.profile, invitation: inv, role: roles[0].ID}
+
+	pages := map[string]*client{}
+	for _, r := range a.srv.Routes() {
+		method, route, _ := strings.Cut(r, " ")
+		if method != http.MethodGet || strings.HasPrefix(route, "/static/") || route == "/healthz" {
+			continue
+		}
+		u := fillPath(route, f)
+		u = strings.NewReplacer(":token", strings.TrimPrefix(link, "/invitations/")).Replace(u)
+		if strings.HasPrefix(route, "/password/reset/") {
+			u = "/password/reset/not-a-token" // its error page
+		}
+		pages[u] = owner.client
+		pages[u+"?as=visitor"] = a.client()
+	}
+	// Forms with mistakes, refusals and missing pages.
+	pages["/nowhere"] = owner.client
+	pages["/nowhere?as=visitor"] = a.client()
+	pages[path(org, "members/"+itoa(tm.owner.profile)+"/revoke")] = owner.client // 403
+	pages[path(org, "settings")+"?as=sender"] = tm.sender.client                 // 403
+	if len(pages) < 30 {
+		t.Fatalf("only %d pages", len(pages))
+	}
+	posts := map[string]*response{
+		"invite with a mistake":      owner.post(path(org, "members"), url.Values{"email": {"x"}}),
+		"role change with a mistake": owner.post(path(org, "members/"+itoa(tm.sender.profile)+"/role"), url.Values{"role": {"x"}}),
+		"login with a mistake":       a.client().post("/login", url.Values{"email": {"x"}}),
+		"sign-up with a mistake":     a.client().post("/signup", url.Values{"email": {"x"}}),
+	}
+	for u, c := range pages {
+		posts["GET "+u] = c.get(u)
+	}
+	for name, res := range posts {
+		if res.status == http.StatusSeeOther {
+			continue
+		}
+		if !strings.Contains(res.body, "</html>") {
+			t.Errorf("%s: %d is not a page", name, res.status)
+			continue
+		}
+		if m := styleAttr.FindString(res.body); m != "" {
+			t.Errorf("%s (%d) has an inline style: %s", name, res.status, m)
+		}
 	}
 }
