@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -34,7 +35,9 @@ type Config struct {
 	// session after a while.
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
-	// HashConcurrency is how many password hashes may run at once.
+	// HashConcurrency is how many password hashes may run at once; by
+	// default as many as the runtime has processors (GOMAXPROCS), since a
+	// hash never goes faster than one core and each holds 19 MiB.
 	HashConcurrency int
 }
 
@@ -67,7 +70,7 @@ func New(db *store.DB, cfg Config) *Server {
 		cfg.SessionLifetime = 7 * 24 * time.Hour
 	}
 	if cfg.HashConcurrency == 0 {
-		cfg.HashConcurrency = 4
+		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
 	}
 	s := &Server{
 		db:     db,

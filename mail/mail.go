@@ -10,7 +10,10 @@ package mail
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"unicode"
 
@@ -23,27 +26,52 @@ type Sender interface {
 	Send(ctx context.Context, e *switchboard.Email) error
 }
 
-// LogSender writes every email to the log instead of sending it. It is used
-// when no SMTP server is configured, so that someone running Switchboard on
-// their own machine can still follow invitation and reset links.
+// LogSender prints every email instead of sending it. It is used when no
+// SMTP server is configured, so that someone running Switchboard on their
+// own machine can still follow invitation and reset links: this is the one
+// place where a token reaches the output, by design.
 type LogSender struct {
-	// Logger receives the emails; nil means slog.Default().
+	// Logger receives one line per email, without its body; nil means
+	// slog.Default().
 	Logger *slog.Logger
+	// Out receives each email as a plain text block that a person can read
+	// and copy the link from; nil means standard error.
+	Out io.Writer
 }
 
-// Send logs the whole email at Info: recipient, subject and text body, in
-// which the links are readable.
+// Send logs that the email was not sent, then prints it to Out as a block:
+// a line naming it, the To and Subject headers, the text body with its
+// link on a line of its own, and an end line.
 func (s LogSender) Send(ctx context.Context, e *switchboard.Email) error {
 	logger := s.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "email not sent: no SMTP server is configured",
+	out := s.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "email not sent: no SMTP server is configured; printed below",
 		slog.Int64("id", e.ID),
 		slog.String("to", e.To),
 		slog.String("subject", e.Subject),
-		slog.String("text", e.Text),
 	)
+	// Control characters (a terminal's escape sequences among them) are
+	// dropped from the body; the lines stay.
+	body := strings.Map(func(r rune) rune {
+		if r != '\n' && unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, e.Text)
+	var b strings.Builder
+	fmt.Fprintf(&b, "----- email %d -----\nTo: %s\nSubject: %s\n\n", e.ID, oneLine(e.To), oneLine(e.Subject))
+	b.WriteString(strings.TrimRight(body, "\n"))
+	fmt.Fprintf(&b, "\n----- end of email %d -----\n", e.ID)
+	// One write, so that emails sent at the same time do not interleave.
+	if _, err := io.WriteString(out, b.String()); err != nil {
+		return fmt.Errorf("mail: print email %d: %w", e.ID, err)
+	}
 	return nil
 }
 

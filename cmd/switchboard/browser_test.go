@@ -110,28 +110,50 @@ func startPanel(t *testing.T) *panel {
 	return &panel{Main: m, BaseURL: baseURL, SMTP: smtp}
 }
 
+// noChromium says what to do when there is no browser; TestMain prints it
+// too, so that the skip shows without -v.
+const noChromium = "no Chromium found; install Debian's chromium or set SWITCHBOARD_CHROMIUM; set SWITCHBOARD_BROWSER=required to make this a failure"
+
+// chromiumPath returns the browser to drive, or "" when there is none (or
+// SWITCHBOARD_CHROMIUM=none), or an error when SWITCHBOARD_CHROMIUM names a
+// file that is not there.
+func chromiumPath() (string, error) {
+	switch p := os.Getenv("SWITCHBOARD_CHROMIUM"); p {
+	case "none":
+		return "", nil
+	case "":
+	default:
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("SWITCHBOARD_CHROMIUM=%s: %v", p, err)
+		}
+		return p, nil
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p, nil
+	}
+	return "", nil
+}
+
 // findChromium returns the browser to drive, or skips the test (fails it
 // when SWITCHBOARD_BROWSER=required) if there is none.
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("SWITCHBOARD_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("SWITCHBOARD_CHROMIUM=%s: %v", p, err)
-		}
-		return p
+	p, err := chromiumPath()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
+	if p != "" {
 		return p
 	}
 	if os.Getenv("SWITCHBOARD_BROWSER") == "required" {
 		t.Fatal("no Chromium found, and SWITCHBOARD_BROWSER=required: install Debian's chromium or set SWITCHBOARD_CHROMIUM to the browser's path")
 	}
-	t.Skip("no Chromium found; install Debian's chromium or set SWITCHBOARD_CHROMIUM; set SWITCHBOARD_BROWSER=required to make this a failure")
+	t.Skip(noChromium)
 	return ""
 }
 

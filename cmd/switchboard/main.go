@@ -200,7 +200,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.DB = db
 
-	var sender mail.Sender = mail.LogSender{Logger: m.logger}
+	var sender mail.Sender = mail.LogSender{Logger: m.logger, Out: m.Stdout}
 	if m.Config.SMTPURL != "" {
 		s, err := mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom)
 		if err != nil {
