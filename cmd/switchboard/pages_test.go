@@ -258,6 +258,18 @@ func TestBrowserEveryPage(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
+// strings evaluates a JavaScript expression that returns a list of strings.
+func (p *person) strings(expr string) []string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	list, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](expr))
+	if err != nil {
+		p.fatalf("read the page: %v", err)
+	}
+	return list
+}
+
 // setViewport makes p's tab a screen of vp's size.
 func setViewport(p *person, vp viewport) {
 	p.t.Helper()
@@ -305,6 +317,11 @@ func checkPage(t *testing.T, pg walkPage, vp viewport, console *consoleLog, axe 
 		if problem := overflow(p, vp.width); problem != "" {
 			t.Errorf("%s: %s", where, problem)
 		}
+		if theme == "dark" {
+			for _, light := range p.strings(darkJS) {
+				t.Errorf("%s: %s", where, light)
+			}
+		}
 		if vp.axe && axe != nil {
 			for _, v := range axeViolations(p, axe) {
 				t.Errorf("%s: axe-core: %s", where, v)
@@ -322,6 +339,27 @@ func checkPage(t *testing.T, pg walkPage, vp viewport, console *consoleLog, axe 
 	}
 	setTheme(p, "light")
 }
+
+// darkJS lists the surfaces that stay light when the dark scheme is
+// preferred: the page, the header, cards, tables and form controls (a
+// coloured button is meant to stand out).
+const darkJS = `(function() {
+	const channel = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+	const luminance = c => { const m = c.match(/[\d.]+/g).map(Number); return 0.2126 * channel(m[0]) + 0.7152 * channel(m[1]) + 0.0722 * channel(m[2]); };
+	const background = el => {
+		for (let e = el; e; e = e.parentElement) {
+			const c = getComputedStyle(e).backgroundColor, m = c.match(/[\d.]+/g);
+			if (m && (m.length < 4 || Number(m[3]) > 0)) return c;
+		}
+		return "rgb(255, 255, 255)";
+	};
+	const out = [];
+	for (const el of document.querySelectorAll("body, header, .card, .table, input:not([type=hidden]):not([type=checkbox]), select, textarea, button:not(.primary):not(.danger):not(.link)")) {
+		const c = background(el);
+		if (luminance(c) > 0.25) out.push("in the dark scheme, " + el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim().split(/\s+/).join(".") : "") + " is light (" + c + ")");
+	}
+	return out.slice(0, 5);
+})()`
 
 // overflowJS measures the page against the screen: the document's width,
 // and the elements that reach beyond the right edge (or, for an open menu,
