@@ -317,6 +317,11 @@ func checkPage(t *testing.T, pg walkPage, vp viewport, console *consoleLog, axe 
 		if problem := overflow(p, vp.width); problem != "" {
 			t.Errorf("%s: %s", where, problem)
 		}
+		if vp.mobile && theme == "light" {
+			for _, cell := range p.strings(unlabelledJS) {
+				t.Errorf("%s: a stacked table shows %s without its column heading: give the cell data-label", where, cell)
+			}
+		}
 		if theme == "dark" {
 			for _, light := range p.strings(darkJS) {
 				t.Errorf("%s: %s", where, light)
@@ -339,6 +344,14 @@ func checkPage(t *testing.T, pg walkPage, vp viewport, console *consoleLog, axe 
 	}
 	setTheme(p, "light")
 }
+
+// unlabelledJS lists the data cells that have no data-label, which on a
+// phone (the table stacked into cards, the header hidden) show a value with
+// nothing to say what it is. Cells spanning the row ("nothing here") and
+// cells of buttons and forms (actions) need none.
+const unlabelledJS = `Array.from(document.querySelectorAll("table.table tbody td:not([data-label]):not([colspan])"))
+	.filter(td => !td.querySelector("form, button, .button") && td.innerText.trim() !== "")
+	.slice(0, 5).map(td => '"' + td.innerText.trim().slice(0, 40) + '"')`
 
 // darkJS lists the surfaces that stay light when the dark scheme is
 // preferred: the page, the header, cards, tables and form controls (a
