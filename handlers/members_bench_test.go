@@ -31,7 +31,7 @@ func TestMembersPageWeight(t *testing.T) {
 	_, owner, members := fullMembersPage(t)
 	res := owner.get(members)
 	wantStatus(t, res, http.StatusOK)
-	if rows := strings.Count(res.body, `<td data-label="Joined">`); rows != 50 {
+	if rows := strings.Count(res.body, `<td data-label="Joined"`); rows != 50 {
 		t.Fatalf("%d member rows, want a full page of 50", rows)
 	}
 	if n := strings.Count(res.body, `/resend"`); n != 5 {
