@@ -126,4 +126,3 @@ func (db *DB) searchExpression(ctx context.Context, query string) (string, error
 	}
 	return strings.Join(terms, " OR "), nil
 }
-
