@@ -20,8 +20,8 @@ import (
 //  1. Walk members_by_name from the cursor, testing each name, and stop at
 //     a page of matches or after searchWalk members. A query that matches
 //     many members fills its page there, at any depth.
-//  2. If the walk ended before the organisation's last member without a
-//     full page, the query is rare: collect its matches from the trigram
+//  2. If the walk read searchWalk members without a full page, the query
+//     is rare: collect its matches from the trigram
 //     index, within the organisation's rowid range, and sort those few.
 //
 // Both steps test instr(sort_name, query), so the index only narrows the
@@ -31,7 +31,7 @@ import (
 // turns to the trigram index. A query that fills no page within it matches
 // fewer than about one member in searchWalk/page, so the index finds at most
 // that share of the organisation.
-var searchWalk = 3000
+var searchWalk = 2000
 
 // searchRowid is the member_search rowid range of an organisation.
 func searchRowids(orgID int64) (first, last int64) {
@@ -58,14 +58,14 @@ func (db *DB) searchMembers(ctx context.Context, orgID int64, query string, afte
 		return list, next, err
 	}
 	// No next page within the walk: it is the last page if the walk read
-	// every member after the cursor.
-	var more bool
-	err = db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM members WHERE org_id = ? AND (sort_name, profile_id) > (?, ?)
-		ORDER BY sort_name, profile_id LIMIT 1 OFFSET ?)`, orgID, after.SortName, after.ProfileID, searchWalk).Scan(&more)
-	if err != nil {
+	// every member after the cursor, which is sure when the whole
+	// organisation fits in it (the kept count says so in one read). In a
+	// larger one, the index answers, even near its end.
+	var members int
+	if err := db.queryRow(ctx, `SELECT member_count FROM organisations WHERE id = ?`, orgID).Scan(&members); err != nil {
 		return nil, nil, fmt.Errorf("store: search members of organisation %d: %w", orgID, err)
 	}
-	if !more {
+	if members <= searchWalk {
 		return list, nil, nil
 	}
 	match, err := db.searchExpression(ctx, query)
@@ -105,7 +105,9 @@ func (db *DB) searchExpression(ctx context.Context, query string) (string, error
 	if utf8.RuneCountInString(query) >= 3 {
 		return ftsString(query), nil
 	}
-	rows, err := db.query(ctx, `SELECT term FROM member_search_terms WHERE term >= ? ORDER BY term`, query)
+	// No UTF-8 text holds the byte 0xFF, so every term that begins with the
+	// query sorts before query+"\xff".
+	rows, err := db.query(ctx, `SELECT term FROM member_search_terms WHERE term >= ? AND term < ?`, query, query+"\xff")
 	if err != nil {
 		return "", fmt.Errorf("store: search terms: %w", err)
 	}
@@ -117,7 +119,7 @@ func (db *DB) searchExpression(ctx context.Context, query string) (string, error
 			return "", fmt.Errorf("store: search terms: %w", err)
 		}
 		if !strings.HasPrefix(term, query) {
-			break
+			continue
 		}
 		terms = append(terms, ftsString(term))
 	}

@@ -15,6 +15,10 @@ CREATE VIRTUAL TABLE member_search_terms USING fts5vocab (member_search, 'row');
 
 INSERT INTO member_search (rowid, text)
     SELECT (org_id << 32) | profile_id, sort_name || char(31, 31) FROM members;
+-- A bulk load leaves the index in many small segments, each of which a
+-- search must read; merge them into one. Later writes, one member at a
+-- time, keep the segments few by FTS5's automatic merging.
+INSERT INTO member_search (member_search) VALUES ('optimize');
 
 -- Triggers keep the index in the transaction of every change to members,
 -- whoever makes it (the store, a cascade, a migration).
