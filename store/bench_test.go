@@ -52,8 +52,8 @@ var benchSizes = []int{100, 10_000, 100_000}
 
 // BenchmarkListMembers lists and searches the members of organisations of
 // 100, 10,000 and 100,000 members: a first page, a page deep in the list
-// (by its cursor), and searches that match everyone, few, few with one or
-// two characters, and nobody.
+// (by its cursor), and searches that match everyone, one member in 100
+// (spread over the list), few, few with one or two characters, and nobody.
 func BenchmarkListMembers(b *testing.B) {
 	const limit = 50
 	for _, size := range benchSizes {
@@ -73,6 +73,7 @@ func BenchmarkListMembers(b *testing.B) {
 				{"deep", "", deep, true},
 				{"search-common", "example", store.MemberCursor{}, true},
 				{"search-common-deep", "example", deepSearch, true},
+				{"search-medium", "member00", store.MemberCursor{}, true},
 				{"search-rare", "zoë quist", store.MemberCursor{}, false},
 				{"search-short-common", "a", store.MemberCursor{}, true},
 				{"search-short-rare", "q", store.MemberCursor{}, false},

@@ -31,7 +31,7 @@ import (
 // turns to the trigram index. A query that fills no page within it matches
 // fewer than about one member in searchWalk/page, so the index finds at most
 // that share of the organisation.
-var searchWalk = 2000
+var searchWalk = 1500
 
 // searchRowid is the member_search rowid range of an organisation.
 func searchRowids(orgID int64) (first, last int64) {
@@ -44,7 +44,7 @@ func (db *DB) searchMembers(ctx context.Context, orgID int64, query string, afte
 			WHERE org_id = ? AND (sort_name, profile_id) > (?, ?)
 			ORDER BY sort_name, profile_id LIMIT ?)
 		SELECT `+memberColumns+` FROM walk w
-		JOIN members m ON m.org_id = ? AND m.profile_id = w.profile_id
+		CROSS JOIN members m ON m.org_id = ? AND m.profile_id = w.profile_id
 		JOIN profiles p ON p.id = m.profile_id
 		LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
 		WHERE instr(w.sort_name, ?) > 0
@@ -74,15 +74,21 @@ func (db *DB) searchMembers(ctx context.Context, orgID int64, query string, afte
 	}
 	first, last := searchRowids(orgID)
 	// CROSS JOIN keeps the index as the outer loop: the rare matches first,
-	// then each one's member row.
-	rows, err = db.query(ctx, `SELECT `+memberColumns+` FROM member_search s
-		CROSS JOIN members m ON m.org_id = ? AND m.profile_id = s.rowid - ?
+	// then each one's member row; only the page's members are then read in
+	// full (CROSS JOIN again: left to itself, the planner may scan the
+	// organisation's members and look each one up among the hits).
+	rows, err = db.query(ctx, `WITH hits AS (
+			SELECT m.sort_name, m.profile_id FROM member_search s
+			CROSS JOIN members m ON m.org_id = ? AND m.profile_id = s.rowid - ?
+			WHERE s.member_search MATCH ? AND s.rowid BETWEEN ? AND ?
+			AND (m.sort_name, m.profile_id) > (?, ?) AND instr(m.sort_name, ?) > 0
+			ORDER BY m.sort_name, m.profile_id LIMIT ?)
+		SELECT `+memberColumns+` FROM hits h
+		CROSS JOIN members m ON m.org_id = ? AND m.profile_id = h.profile_id
 		JOIN profiles p ON p.id = m.profile_id
 		LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
-		WHERE s.member_search MATCH ? AND s.rowid BETWEEN ? AND ?
-		AND (m.sort_name, m.profile_id) > (?, ?) AND instr(m.sort_name, ?) > 0
-		ORDER BY m.sort_name, m.profile_id LIMIT ?`,
-		orgID, first, match, first, last, after.SortName, after.ProfileID, query, limit+1)
+		ORDER BY h.sort_name, h.profile_id`,
+		orgID, first, match, first, last, after.SortName, after.ProfileID, query, limit+1, orgID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: search members of organisation %d: %w", orgID, err)
 	}
@@ -95,12 +101,12 @@ func ftsString(s string) string {
 }
 
 // searchExpression returns the FTS5 query that finds the rows containing
-// query, or "" when none can. A query of three characters or more is one
+// query, or "" when none can. A query of three characters or more is the
 // phrase of its trigrams. A shorter one has no trigram of its own, but each
 // of its occurrences begins a trigram (the indexed text ends with two
-// separators), so it is the OR of the index's trigrams that begin with it;
-// read in order from the vocabulary, they are few: those of one or two
-// characters.
+// separators), so it is the OR of the index's trigrams that begin with it,
+// read in order from the vocabulary. (The vocabulary is no guide to which
+// trigrams are rare: it counts a term's rows by reading them all.)
 func (db *DB) searchExpression(ctx context.Context, query string) (string, error) {
 	if utf8.RuneCountInString(query) >= 3 {
 		return ftsString(query), nil
