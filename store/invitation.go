@@ -247,10 +247,17 @@ func (db *DB) acceptInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, p *s
 	}
 	kind, custom := roleColumns(inv.Role)
 	// Someone who became a member meanwhile keeps the role they have.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO members (org_id, profile_id, role, custom_role_id, joined_at, sort_name) VALUES (?, ?, ?, ?, ?, ?)
+	res, err = tx.ExecContext(ctx, `INSERT INTO members (org_id, profile_id, role, custom_role_id, joined_at, sort_name) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, profile_id) DO NOTHING`,
-		inv.OrgID, p.ID, kind, custom, millis(now), sortName(p.FirstName, p.LastName, p.Email)); err != nil {
+		inv.OrgID, p.ID, kind, custom, millis(now), sortName(p.FirstName, p.LastName, p.Email))
+	if err != nil {
 		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
+	}
+	// Only a membership really inserted counts.
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
+	} else if err := adjustMemberCount(ctx, tx, inv.OrgID, n); err != nil {
+		return nil, err
 	}
 	if err := tx.QueryRowContext(ctx, `UPDATE profiles SET last_org_id = ?, privilege_epoch = privilege_epoch + 1 WHERE id = ? RETURNING privilege_epoch`,
 		inv.OrgID, p.ID).Scan(&p.PrivilegeEpoch); err != nil {

@@ -36,27 +36,27 @@ type MemberCursor struct {
 }
 
 // ListMembers returns up to limit members of the organisation in name order,
-// after the cursor, whose name or email contains query; and the cursor of
-// the next page, or nil when this is the last. It pages by keyset over
-// members_by_name: one query, however deep the page.
+// after the cursor, whose name or email contains query (in any case, every
+// character literal); and the cursor of the next page, or nil when this is
+// the last. Without a query it pages by keyset over members_by_name: one
+// query, however deep the page. With one it searches (membersearch.go),
+// at a cost bounded whatever the organisation's size.
 func (db *DB) ListMembers(ctx context.Context, orgID int64, query string, after MemberCursor, limit int) ([]switchboard.Member, *MemberCursor, error) {
 	limit = max(limit, 1) // a page holds at least one member; the cursor needs it
-	q := `SELECT ` + memberColumns + memberFrom + `WHERE m.org_id = ? AND (m.sort_name, m.profile_id) > (?, ?)`
-	args := []any{orgID, after.SortName, after.ProfileID}
 	if query = strings.ToLower(strings.TrimSpace(query)); query != "" {
-		// instr is a plain substring test: no wildcards to escape, and
-		// faster than LIKE over a scan of the organisation's members.
-		// The match runs over the index alone, in a subquery: testing each
-		// row of the join instead was three times slower.
-		q += ` AND m.profile_id IN (SELECT profile_id FROM members WHERE org_id = ? AND instr(sort_name, ?) > 0)`
-		args = append(args, orgID, query)
+		return db.searchMembers(ctx, orgID, query, after, limit)
 	}
-	q += ` ORDER BY m.sort_name, m.profile_id LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := db.query(ctx, q, args...)
+	rows, err := db.query(ctx, `SELECT `+memberColumns+memberFrom+`WHERE m.org_id = ? AND (m.sort_name, m.profile_id) > (?, ?)
+		ORDER BY m.sort_name, m.profile_id LIMIT ?`, orgID, after.SortName, after.ProfileID, limit+1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: list members of organisation %d: %w", orgID, err)
 	}
+	return scanMemberPage(rows, orgID, limit)
+}
+
+// scanMemberPage reads up to limit+1 members in name order and closes
+// rows: the first limit are the page, one more says there is a next page.
+func scanMemberPage(rows *sql.Rows, orgID int64, limit int) ([]switchboard.Member, *MemberCursor, error) {
 	defer rows.Close()
 	list := make([]switchboard.Member, 0, limit)
 	var next *MemberCursor
@@ -73,7 +73,10 @@ func (db *DB) ListMembers(ctx context.Context, orgID int64, query string, after 
 		list = append(list, *m)
 		lastSort = sort
 	}
-	return list, next, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: list members of organisation %d: %w", orgID, err)
+	}
+	return list, next, nil
 }
 
 // FindMember returns the member profileID of the organisation; a profile
@@ -94,17 +97,39 @@ type MemberCounts struct {
 	Pending int
 }
 
-// CountMembers counts the organisation's members and pending invitations.
+// CountMembers counts the organisation's members and pending invitations,
+// at a cost that does not grow with the organisation: the member count is
+// kept in the organisation's row by every transaction that adds or removes
+// a member (adjustMemberCount); pending invitations are counted from the
+// partial index invitations_pending_by_expiry alone, because they stop
+// being pending when they expire, which no transaction sees, so a kept
+// count would be wrong after an expiry; the rate limits on invitations
+// bound how many can be valid at once, and the expired ones lie before the
+// range the count reads.
 func (db *DB) CountMembers(ctx context.Context, orgID int64) (MemberCounts, error) {
 	var c MemberCounts
-	err := db.queryRow(ctx, `SELECT
-		(SELECT COUNT(*) FROM members WHERE org_id = ?),
-		(SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > ?)`,
-		orgID, orgID, millis(db.Now())).Scan(&c.Members, &c.Pending)
-	if err != nil {
+	err := db.queryRow(ctx, `SELECT member_count,
+		(SELECT COUNT(*) FROM invitations WHERE org_id = ? AND expires_at > ? AND accepted_at IS NULL AND cancelled_at IS NULL)
+		FROM organisations WHERE id = ?`,
+		orgID, millis(db.Now()), orgID).Scan(&c.Members, &c.Pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, notFound("organisation")
+	} else if err != nil {
 		return c, fmt.Errorf("store: count members of organisation %d: %w", orgID, err)
 	}
 	return c, nil
+}
+
+// adjustMemberCount moves the organisation's kept member count by delta,
+// inside the transaction that inserted or deleted the memberships. Writes
+// are serialised (one writer, immediate transactions), and the UPDATE adds
+// to the stored value rather than writing one read before, so parallel
+// joins and revocations each count once.
+func adjustMemberCount(ctx context.Context, tx *sql.Tx, orgID int64, delta int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE organisations SET member_count = member_count + ? WHERE id = ?`, delta, orgID); err != nil {
+		return fmt.Errorf("store: count members of organisation %d: %w", orgID, err)
+	}
+	return nil
 }
 
 // FindMemberByEmail returns the member of the organisation with the email
@@ -196,6 +221,9 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errMemberChanged
+		}
+		if err := adjustMemberCount(ctx, tx, orgID, -1); err != nil {
+			return err
 		}
 		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {
 			return err

@@ -18,8 +18,9 @@ func sortName(first, last, email string) string {
 // insertOrganisation creates org inside tx with owner as its owner.
 func (db *DB) insertOrganisation(ctx context.Context, tx *sql.Tx, owner *switchboard.Profile, org *switchboard.Organisation) error {
 	org.CreatedAt = db.Now().UTC()
-	err := tx.QueryRowContext(ctx, `INSERT INTO organisations (name, legal_name, vat_number, address, billing_email, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+	// Its owner is its first member: member_count starts at 1.
+	err := tx.QueryRowContext(ctx, `INSERT INTO organisations (name, legal_name, vat_number, address, billing_email, created_at, member_count)
+		VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING id`,
 		org.Name, org.LegalName, org.VATNumber, org.Address, org.BillingMail, millis(org.CreatedAt)).Scan(&org.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert organisation: %w", err)
