@@ -90,13 +90,6 @@ func (db *DB) CreateInvitation(ctx context.Context, actor switchboard.Actor, inv
 // organisation that were neither accepted nor cancelled (expired ones
 // included, to be resent), newest first, and how many there are in all.
 func (db *DB) ListPendingInvitations(ctx context.Context, orgID int64, limit int) ([]switchboard.Invitation, int, error) {
-	var total int
-	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL`, orgID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count invitations of organisation %d: %w", orgID, err)
-	}
-	if total == 0 {
-		return nil, 0, nil
-	}
 	rows, err := db.query(ctx, `SELECT `+invitationColumns+invitationFrom+`
 		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.cancelled_at IS NULL
 		ORDER BY i.created_at DESC, i.id DESC LIMIT ?`, orgID, limit)
@@ -112,7 +105,19 @@ func (db *DB) ListPendingInvitations(ctx context.Context, orgID int64, limit int
 		}
 		list = append(list, *inv)
 	}
-	return list, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: list invitations of organisation %d: %w", orgID, err)
+	}
+	// Counted only when the list is full: a shorter list is all of them,
+	// and the members page, which reads this on every view, is spared a
+	// second query.
+	total := len(list)
+	if total == limit {
+		if err := db.queryRow(ctx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND cancelled_at IS NULL`, orgID).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: count invitations of organisation %d: %w", orgID, err)
+		}
+	}
+	return list, total, nil
 }
 
 // FindInvitation returns the invitation id of the organisation.

@@ -55,6 +55,20 @@ func TestCreateInvitation(t *testing.T) {
 		if !hasAction(t, db, org.ID, "invitation.sent") {
 			t.Error("no audit entry")
 		}
+		// A list cut at its limit still says how many there are: the
+		// count is read only when the list is full.
+		for _, email := range []string{"two@example.com", "three@example.com"} {
+			if _, err := tryInvite(db, org, owner, email, administrator, newTokenHash(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for limit, want := range map[int][2]int{1: {1, 3}, 2: {2, 3}, 3: {3, 3}, 4: {3, 3}} {
+			list, total, err := db.ListPendingInvitations(ctx, org.ID, limit)
+			must(t, err)
+			if len(list) != want[0] || total != want[1] {
+				t.Errorf("limit %d: %d listed of %d, want %d of %d", limit, len(list), total, want[0], want[1])
+			}
+		}
 	})
 
 	t.Run("a current member's email is a conflict", func(t *testing.T) {
