@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -47,20 +46,5 @@ func TestMembersPageWeight(t *testing.T) {
 // through the real server and reports its size.
 func BenchmarkMembersPageWeight(b *testing.B) {
 	a, owner, members := fullMembersPage(b)
-	cookies := owner.hc.Jar.Cookies(mustURL(a.ts.URL))
-	size := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, members, nil)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		rec := httptest.NewRecorder()
-		a.srv.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d", rec.Code)
-		}
-		size = rec.Body.Len()
-	}
-	b.ReportMetric(float64(size), "bytes/page")
+	benchPage(b, a, owner, members, "Pending invitations")
 }
