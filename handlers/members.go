@@ -50,7 +50,7 @@ func decodeCursor(s string) store.MemberCursor {
 // grantable returns the roles the member may give: built-in and custom
 // roles they hold every permission of, never Owner.
 func (s *Server) grantable(c echo.Context, m *switchboard.Membership) ([]switchboard.Role, error) {
-	roles, err := s.db.ListRoles(c.Request().Context(), m.Org.ID)
+	roles, err := s.db.CustomRoles(c.Request().Context(), m.Org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +61,8 @@ func (s *Server) grantable(c echo.Context, m *switchboard.Membership) ([]switchb
 		}
 	}
 	for _, r := range roles {
-		if m.MayGrant(r.Role) {
-			list = append(list, r.Role)
+		if m.MayGrant(r) {
+			list = append(list, r)
 		}
 	}
 	return list, nil

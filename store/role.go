@@ -50,6 +50,28 @@ func (db *DB) ListRoles(ctx context.Context, orgID int64) ([]RoleUsage, error) {
 	return list, rows.Err()
 }
 
+// CustomRoles returns the organisation's custom roles by name, without
+// their use: what a role picker needs. Counting each role's holders, as
+// ListRoles does for the Roles page, grows with the organisation, and the
+// members pages show a picker on every view.
+func (db *DB) CustomRoles(ctx context.Context, orgID int64) ([]switchboard.Role, error) {
+	rows, err := db.query(ctx, `SELECT id, name, permissions FROM roles WHERE org_id = ? ORDER BY name COLLATE NOCASE, id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list roles of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var list []switchboard.Role
+	for rows.Next() {
+		var id int64
+		var name, perms string
+		if err := rows.Scan(&id, &name, &perms); err != nil {
+			return nil, fmt.Errorf("store: list roles of organisation %d: %w", orgID, err)
+		}
+		list = append(list, makeRole(string(switchboard.RoleCustom), id, name, perms))
+	}
+	return list, rows.Err()
+}
+
 // FindRole returns the custom role id of the organisation; another
 // organisation's role is ENOTFOUND.
 func (db *DB) FindRole(ctx context.Context, orgID, id int64) (*switchboard.Role, error) {

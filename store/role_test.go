@@ -136,3 +136,28 @@ func TestRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestCustomRoles: the role picker's list is the organisation's own custom
+// roles by name, with their permissions, and nothing of another
+// organisation's.
+func TestCustomRoles(t *testing.T) {
+	db := newDB(t)
+	owner, org := newOwner(t, db, "Olivia", "Owner", "olivia@example.com")
+	otherOwner, otherOrg := newOwner(t, db, "Oscar", "Other", "oscar@example.com")
+	zeta := newRole(t, db, owner, org.ID, "zeta", switchboard.PermHistory)
+	alpha := newRole(t, db, owner, org.ID, "Alpha", switchboard.PermInvoices, switchboard.PermCredits)
+	newRole(t, db, otherOwner, otherOrg.ID, "Beta", switchboard.PermMembers)
+
+	list, err := db.CustomRoles(ctx, org.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != alpha.ID || list[1].ID != zeta.ID {
+		t.Fatalf("custom roles %+v, want Alpha then zeta", list)
+	}
+	if list[0].Kind != switchboard.RoleCustom || list[0].Name != "Alpha" ||
+		!slices.Equal(list[0].Permissions, []switchboard.Permission{switchboard.PermInvoices, switchboard.PermCredits}) {
+		t.Errorf("Alpha read back as %+v", list[0])
+	}
+	if other, _ := db.CustomRoles(ctx, otherOrg.ID); len(other) != 1 || other[0].Name != "Beta" {
+		t.Errorf("the other organisation's roles: %+v", other)
+	}
+}
