@@ -23,9 +23,8 @@ func (s *Server) invitationEmail(c echo.Context, m *switchboard.Membership, emai
 
 // handleInvite invites an email address with a role the inviter may grant.
 // The form posts to the members address, so that a mistake re-renders the
-// page there, with Members current in the navigation.
+// page there.
 func (s *Server) handleInvite(c echo.Context) error {
-	inMembers(c)
 	values, err := form(c)
 	if err != nil {
 		return err
@@ -113,7 +112,6 @@ func (s *Server) pendingInvitation(c echo.Context, m *switchboard.Membership) (*
 // to one inbox), count towards the inviter's invitations, and the address's
 // emails of the day; a refusal is shown beside the invitation, with 429.
 func (s *Server) handleInvitationResend(c echo.Context) error {
-	inMembers(c)
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	inv, err := s.pendingInvitation(c, m)
@@ -153,7 +151,6 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 
 // handleInvitationCancelConfirm asks before cancelling an invitation.
 func (s *Server) handleInvitationCancelConfirm(c echo.Context) error {
-	inMembers(c)
 	m := switchboard.MembershipFromContext(c.Request().Context())
 	inv, err := s.pendingInvitation(c, m)
 	if err != nil {
@@ -169,7 +166,6 @@ func (s *Server) handleInvitationCancelConfirm(c echo.Context) error {
 }
 
 func (s *Server) handleInvitationCancel(c echo.Context) error {
-	inMembers(c)
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	inv, err := s.pendingInvitation(c, m)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -17,14 +16,6 @@ import (
 
 // membersPerPage is how many members one page of the members list shows.
 const membersPerPage = 50
-
-// inMembers marks the request as part of the Members section, for the
-// navigation: invitations are managed from the members page, whatever
-// their own address.
-func inMembers(c echo.Context) {
-	ctx := context.WithValue(c.Request().Context(), sectionKey, section{path: "members", perm: switchboard.PermMembers})
-	c.SetRequest(c.Request().WithContext(ctx))
-}
 
 // encodeCursor and decodeCursor keep the keyset cursor opaque in URLs.
 func encodeCursor(c *store.MemberCursor) string {

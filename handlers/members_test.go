@@ -233,3 +233,45 @@ func TestRemovalNotice(t *testing.T) {
 	wantStatus(t, tm.sender.post(link, nil), http.StatusSeeOther)
 	wantNotContains(t, tm.sender.get("/orgs"), "was removed")
 }
+
+// TestConfirmationsOfAnotherOrganisation: a confirmation page names what it
+// is about, so one for another organisation's member, invitation or role,
+// reached through one's own organisation's address, is a plain 404 that
+// names nothing of it; and its POST changes nothing.
+func TestConfirmationsOfAnotherOrganisation(t *testing.T) {
+	tm := newTeam(t)
+	a, owner, org := tm.a, tm.owner, tm.org
+
+	rival := a.signup("rival@example.com", "Rival")
+	spy := a.join(a.invite(rival, rival.org, "rival-member@example.com", "sender"), "rival-member@example.com")
+	a.invite(rival, rival.org, "rival-invitee@example.com", "sender")
+	wantStatus(t, rival.post(path(rival.org, "roles"), url.Values{"name": {"Rival secret role"}, "permissions": {"history"}}), http.StatusSeeOther)
+	invs, _, err := a.db.ListPendingInvitations(context.Background(), rival.org, 10)
+	if err != nil || len(invs) != 1 {
+		t.Fatalf("rival's invitations %v %v", invs, err)
+	}
+	roles, err := a.db.CustomRoles(context.Background(), rival.org)
+	if err != nil || len(roles) != 1 {
+		t.Fatalf("rival's roles %v %v", roles, err)
+	}
+
+	for _, p := range []string{
+		path(org, "members/"+itoa(spy.profile)+"/revoke"),
+		path(org, "invitations/"+itoa(invs[0].ID)+"/cancel"),
+		path(org, "roles/"+itoa(roles[0].ID)+"/delete"),
+	} {
+		res := owner.get(p)
+		wantStatus(t, res, http.StatusNotFound)
+		wantNotContains(t, res, "rival-member@example.com", "rival-invitee@example.com", "Rival secret role")
+		wantStatus(t, owner.post(p, nil), http.StatusNotFound)
+	}
+	if membership(t, a.db, rival.org, spy.profile) == nil {
+		t.Error("the rival's member was revoked through another organisation")
+	}
+	if invs, _, _ := a.db.ListPendingInvitations(context.Background(), rival.org, 10); len(invs) != 1 {
+		t.Error("the rival's invitation was cancelled through another organisation")
+	}
+	if roles, _ := a.db.CustomRoles(context.Background(), rival.org); len(roles) != 1 {
+		t.Error("the rival's role was deleted through another organisation")
+	}
+}

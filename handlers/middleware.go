@@ -436,6 +436,11 @@ type section struct {
 func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.Permission, h echo.HandlerFunc) {
 	s.orgRoutes = append(s.orgRoutes, OrgRoute{Method: method, Path: "/orgs/:org" + path, Permission: perm})
 	sec := section{path: strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0], perm: perm}
+	if sec.path == "invitations" {
+		// Invitations are managed from the members page: their pages and
+		// errors belong to the Members section of the navigation.
+		sec.path = "members"
+	}
 	g.Add(method, path, func(c echo.Context) error {
 		ctx := context.WithValue(c.Request().Context(), sectionKey, sec)
 		c.SetRequest(c.Request().WithContext(ctx))

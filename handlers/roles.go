@@ -87,10 +87,12 @@ func (s *Server) handleRoleCreate(c echo.Context) error {
 	return redirect(c, switchboard.OrgPath(m.Org.ID, "roles"))
 }
 
+var errNoRole = switchboard.Errorf(switchboard.ENOTFOUND, "This role does not exist.")
+
 func (s *Server) roleFromURL(c echo.Context, m *switchboard.Membership) (*switchboard.Role, error) {
 	id, err := parseID(c.Param("role"))
 	if err != nil {
-		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This role does not exist.")
+		return nil, errNoRole
 	}
 	return s.db.FindRole(c.Request().Context(), m.Org.ID, id)
 }
@@ -132,27 +134,24 @@ func (s *Server) handleRoleUpdate(c echo.Context) error {
 // handleRoleDeleteConfirm asks before deleting a role, or says why it
 // cannot be deleted yet while people hold it.
 func (s *Server) handleRoleDeleteConfirm(c echo.Context) error {
-	ctx := c.Request().Context()
-	m := switchboard.MembershipFromContext(ctx)
-	r, err := s.roleFromURL(c, m)
+	m := switchboard.MembershipFromContext(c.Request().Context())
+	id, err := parseID(c.Param("role"))
+	if err != nil {
+		return errNoRole
+	}
+	u, err := s.db.FindRoleUsage(c.Request().Context(), m.Org.ID, id)
 	if err != nil {
 		return err
 	}
 	page := views.ConfirmPage{
-		Title:       "Delete the role " + r.Name + "?",
-		Consequence: "The role " + r.Name + " will be deleted at once. Nobody holds it now. This cannot be undone.",
-		Action:      switchboard.OrgPath(m.Org.ID, "roles/"+strconv.FormatInt(r.ID, 10)+"/delete"),
+		Title:       "Delete the role " + u.Name + "?",
+		Consequence: "The role " + u.Name + " will be deleted at once. Nobody holds it now. This cannot be undone.",
+		Action:      switchboard.OrgPath(m.Org.ID, "roles/"+strconv.FormatInt(u.ID, 10)+"/delete"),
 		Button:      "Delete role",
 		CancelURL:   switchboard.OrgPath(m.Org.ID, "roles"),
 	}
-	usage, err := s.db.ListRoles(ctx, m.Org.ID)
-	if err != nil {
-		return err
-	}
-	for _, u := range usage {
-		if u.Role.ID == r.ID && u.Members+u.Invitations > 0 {
-			page.Blocked = "The role " + r.Name + " is held by " + switchboard.Plural(u.Members, "member", "members") + " and " + switchboard.Plural(u.Invitations, "pending invitation", "pending invitations") + ". Give them another role first, then delete it."
-		}
+	if u.Held() {
+		page.Blocked = "The role " + u.Name + " is held by " + switchboard.Plural(u.Members, "member", "members") + " and " + switchboard.Plural(u.Invitations, "pending invitation", "pending invitations") + ". Give them another role first, then delete it."
 	}
 	return s.render(c, http.StatusOK, views.Confirm(page))
 }

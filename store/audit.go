@@ -11,12 +11,21 @@ import (
 // audit records one line of the organisation's audit log inside tx, so the
 // line exists exactly when the change does.
 func (db *DB) audit(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, action, target, detail string) error {
-	var actorID any
+	return db.auditAbout(ctx, tx, orgID, actor, action, 0, target, detail)
+}
+
+// auditAbout is audit for an action about a profile (targetID, 0 for none),
+// recorded with the line so that the person can be found by it later.
+func (db *DB) auditAbout(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, action string, targetID int64, target, detail string) error {
+	var actorID, targetRef any
 	if actor.ProfileID != 0 {
 		actorID = actor.ProfileID
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (org_id, actor_id, actor_name, action, target, detail, ip, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, orgID, actorID, actor.Name, action, target, detail, actor.IP, millis(db.Now()))
+	if targetID != 0 {
+		targetRef = targetID
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (org_id, actor_id, actor_name, action, target_id, target, detail, ip, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, orgID, actorID, actor.Name, action, targetRef, target, detail, actor.IP, millis(db.Now()))
 	if err != nil {
 		return fmt.Errorf("store: audit %s in organisation %d: %w", action, orgID, err)
 	}

@@ -228,7 +228,7 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {
 			return err
 		}
-		return db.auditRemoval(ctx, tx, orgID, actor, action, target)
+		return db.auditAbout(ctx, tx, orgID, actor, action, target.ProfileID, target.Email, target.Role.Name)
 	})
 }
 

@@ -2,25 +2,11 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
 	"switchboard"
 )
-
-// auditRemoval records the removal of target from the organisation (action
-// is member.revoked or member.left) with the profile it is about, so that
-// the person can later be told who removed them and when.
-func (db *DB) auditRemoval(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, action string, target *switchboard.Member) error {
-	if err := db.audit(ctx, tx, orgID, actor, action, target.Email, target.Role.Name); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET target_id = ? WHERE id = last_insert_rowid()`, target.ProfileID); err != nil {
-		return fmt.Errorf("store: audit removal of %d from organisation %d: %w", target.ProfileID, orgID, err)
-	}
-	return nil
-}
 
 // RecentRemovals returns the revocations of the profile's access since
 // since, newest first, one per organisation, leaving out organisations the

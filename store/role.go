@@ -50,6 +50,36 @@ func (db *DB) ListRoles(ctx context.Context, orgID int64) ([]RoleUsage, error) {
 	return list, rows.Err()
 }
 
+// Held says whether members or pending invitations still hold the role,
+// which then cannot be deleted.
+func (u RoleUsage) Held() bool { return u.Members > 0 || u.Invitations > 0 }
+
+// FindRoleUsage returns the custom role id of the organisation with how
+// many hold it; another organisation's role is ENOTFOUND.
+func (db *DB) FindRoleUsage(ctx context.Context, orgID, id int64) (*RoleUsage, error) {
+	return scanRoleUsage(db.queryRow(ctx, roleUsageQuery, id, orgID), orgID, id)
+}
+
+// roleUsageQuery reads one role of an organisation (id, org_id) and how
+// many members and pending invitations hold it.
+const roleUsageQuery = `SELECT name, permissions,
+	(SELECT COUNT(*) FROM members WHERE custom_role_id = roles.id),
+	(SELECT COUNT(*) FROM invitations WHERE custom_role_id = roles.id AND accepted_at IS NULL AND cancelled_at IS NULL)
+	FROM roles WHERE id = ? AND org_id = ?`
+
+func scanRoleUsage(row interface{ Scan(...any) error }, orgID, id int64) (*RoleUsage, error) {
+	var u RoleUsage
+	var name, perms string
+	err := row.Scan(&name, &perms, &u.Members, &u.Invitations)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("role")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: role %d of organisation %d: %w", id, orgID, err)
+	}
+	u.Role = makeRole(string(switchboard.RoleCustom), id, name, perms)
+	return &u, nil
+}
+
 // CustomRoles returns the organisation's custom roles by name, without
 // their use: what a role picker needs. Counting each role's holders, as
 // ListRoles does for the Roles page, grows with the organisation, and the
@@ -131,20 +161,14 @@ func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int
 // holds.
 func (db *DB) DeleteRole(ctx context.Context, actor switchboard.Actor, orgID, id int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		var name string
-		var members, invitations int
-		err := tx.QueryRowContext(ctx, `SELECT name,
-			(SELECT COUNT(*) FROM members WHERE custom_role_id = roles.id),
-			(SELECT COUNT(*) FROM invitations WHERE custom_role_id = roles.id AND accepted_at IS NULL AND cancelled_at IS NULL)
-			FROM roles WHERE id = ? AND org_id = ?`, id, orgID).Scan(&name, &members, &invitations)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("role")
-		} else if err != nil {
-			return fmt.Errorf("store: delete role %d in organisation %d: %w", id, orgID, err)
+		u, err := scanRoleUsage(tx.QueryRowContext(ctx, roleUsageQuery, id, orgID), orgID, id)
+		if err != nil {
+			return err
 		}
-		if members > 0 || invitations > 0 {
+		name := u.Name
+		if u.Held() {
 			return switchboard.Errorf(switchboard.ECONFLICT, "The role %s is still held by %s and %s. Give them another role first.", name,
-				switchboard.Plural(members, "member", "members"), switchboard.Plural(invitations, "pending invitation", "pending invitations"))
+				switchboard.Plural(u.Members, "member", "members"), switchboard.Plural(u.Invitations, "pending invitation", "pending invitations"))
 		}
 		// Invitations that were accepted or cancelled keep no role to point at.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE custom_role_id = ? AND org_id = ?`, id, orgID); err != nil {
