@@ -171,7 +171,7 @@ func TestCountsBackfilled(t *testing.T) {
 	raw := rawDB(t, path)
 	_, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
 	must(t, err)
-	files, err := filepath.Glob("migrations/000[1-6]_*.sql")
+	files, err := filepath.Glob("migrations/sqlite/000[1-6]_*.sql")
 	must(t, err)
 	if len(files) != 6 {
 		t.Fatalf("migrations 1 to 6: %v", files)

@@ -33,7 +33,7 @@ func schemaVersions(tb testing.TB, path string) (versions []int, appliedAt []int
 // migrationFiles returns the versions of the migration files, in order.
 func migrationFiles(tb testing.TB) []int {
 	tb.Helper()
-	names, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	names, err := filepath.Glob(filepath.Join("migrations", "sqlite", "*.sql"))
 	must(tb, err)
 	var versions []int
 	for _, name := range names {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"runtime"
 	"sort"
 	"strings"
@@ -25,7 +26,7 @@ import (
 	"switchboard"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql
 var migrations embed.FS
 
 // DB is the database. Writes go through one connection, in immediate
@@ -245,7 +246,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
 	if err != nil {
 		return fmt.Errorf("store: list migrations: %w", err)
 	}
@@ -281,7 +282,7 @@ func (db *DB) migrate(ctx context.Context) error {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				v, strings.TrimPrefix(name, "migrations/"), db.Now().Unix())
+				v, path.Base(name), db.Now().Unix())
 			return err
 		})
 		if err != nil {
@@ -292,7 +293,7 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func migrationVersion(name string) (int, error) {
-	base := strings.TrimPrefix(name, "migrations/")
+	base := path.Base(name)
 	var v int
 	if _, err := fmt.Sscanf(base, "%04d_", &v); err != nil || v <= 0 {
 		return 0, fmt.Errorf("store: migration %s is not named NNNN_name.sql", base)
