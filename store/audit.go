@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"switchboard"
@@ -10,13 +9,13 @@ import (
 
 // audit records one line of the organisation's audit log inside tx, so the
 // line exists exactly when the change does.
-func (db *DB) audit(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, action, target, detail string) error {
+func (db *DB) audit(ctx context.Context, tx *Tx, orgID int64, actor switchboard.Actor, action, target, detail string) error {
 	return db.auditAbout(ctx, tx, orgID, actor, action, 0, target, detail)
 }
 
 // auditAbout is audit for an action about a profile (targetID, 0 for none),
 // recorded with the line so that the person can be found by it later.
-func (db *DB) auditAbout(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, action string, targetID int64, target, detail string) error {
+func (db *DB) auditAbout(ctx context.Context, tx *Tx, orgID int64, actor switchboard.Actor, action string, targetID int64, target, detail string) error {
 	var actorID, targetRef any
 	if actor.ProfileID != 0 {
 		actorID = actor.ProfileID

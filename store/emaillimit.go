@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ var ErrTooManyEmails = &switchboard.Error{Code: switchboard.ETOOMANY,
 // commit or roll back together, and the single writer (an immediate
 // transaction) makes concurrent counts wait for each other. On PostgreSQL
 // it needs a lock on the mailbox (pg_advisory_xact_lock on its hash).
-func (db *DB) countRecipientEmail(ctx context.Context, tx *sql.Tx, address string) error {
+func (db *DB) countRecipientEmail(ctx context.Context, tx *Tx, address string) error {
 	now := db.Now()
 	since := millis(now.Add(-EmailLimitWindow))
 	mailbox := mailboxKey(address)

@@ -45,7 +45,10 @@ var errAlreadyInvited = &switchboard.Error{Code: switchboard.ECONFLICT, Message:
 // invitation to the same address is cancelled to make room.
 func (db *DB) CreateInvitation(ctx context.Context, actor switchboard.Actor, inv *switchboard.Invitation, tokenHash []byte, email *switchboard.Email) error {
 	inv.Email = switchboard.NormalizeEmail(inv.Email)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, inv.OrgID); err != nil {
+			return err
+		}
 		now := db.Now()
 		if err := checkCustomRole(ctx, tx, inv.OrgID, inv.Role); err != nil {
 			return err
@@ -149,7 +152,10 @@ func (db *DB) FindInvitationByToken(ctx context.Context, tokenHash []byte) (*swi
 // ResendInvitation gives a pending invitation a new token and expiry and
 // queues a new email; the old link stops working at once.
 func (db *DB) ResendInvitation(ctx context.Context, actor switchboard.Actor, orgID, id int64, tokenHash []byte, email *switchboard.Email) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		now := db.Now()
 		address, err := pendingForActor(ctx, tx, actor, orgID, id)
 		if err != nil {
@@ -170,7 +176,7 @@ func (db *DB) ResendInvitation(ctx context.Context, actor switchboard.Actor, org
 // pendingForActor returns the address of the pending invitation id of the
 // organisation, once it has checked, inside tx, that the actor's role may
 // still grant the invitation's role (and so resend or cancel it).
-func pendingForActor(ctx context.Context, tx *sql.Tx, actor switchboard.Actor, orgID, id int64) (string, error) {
+func pendingForActor(ctx context.Context, tx *Tx, actor switchboard.Actor, orgID, id int64) (string, error) {
 	var address, kind, roleName, perms string
 	var roleID int64
 	err := tx.QueryRowContext(ctx, `SELECT i.email, i.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, '')
@@ -187,7 +193,10 @@ func pendingForActor(ctx context.Context, tx *sql.Tx, actor switchboard.Actor, o
 
 // CancelInvitation cancels a pending invitation; its link stops working.
 func (db *DB) CancelInvitation(ctx context.Context, actor switchboard.Actor, orgID, id int64) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		address, err := pendingForActor(ctx, tx, actor, orgID, id)
 		if err != nil {
 			return err
@@ -206,7 +215,7 @@ func (db *DB) CancelInvitation(ctx context.Context, actor switchboard.Actor, org
 // must change one row.
 func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, p *switchboard.Profile, ip string) (*switchboard.Invitation, error) {
 	var inv *switchboard.Invitation
-	err := db.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := db.tx(ctx, func(tx *Tx) (err error) {
 		inv, err = db.acceptInTx(ctx, tx, tokenHash, p, ip)
 		return err
 	})
@@ -218,7 +227,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, p *switchb
 // its own is created.
 func (db *DB) AcceptInvitationAsNewProfile(ctx context.Context, tokenHash []byte, p *switchboard.Profile, passwordHash, ip string) (*switchboard.Invitation, error) {
 	var inv *switchboard.Invitation
-	err := db.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := db.tx(ctx, func(tx *Tx) (err error) {
 		if err := db.insertProfile(ctx, tx, p, passwordHash); err != nil {
 			return err
 		}
@@ -228,7 +237,7 @@ func (db *DB) AcceptInvitationAsNewProfile(ctx context.Context, tokenHash []byte
 	return inv, err
 }
 
-func (db *DB) acceptInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, p *switchboard.Profile, ip string) (*switchboard.Invitation, error) {
+func (db *DB) acceptInTx(ctx context.Context, tx *Tx, tokenHash []byte, p *switchboard.Profile, ip string) (*switchboard.Invitation, error) {
 	now := db.Now()
 	inv, err := scanInvitation(tx.QueryRowContext(ctx, `SELECT `+invitationColumns+invitationFrom+`WHERE i.token_hash = ?`, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -238,6 +247,9 @@ func (db *DB) acceptInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, p *s
 	}
 	if !inv.Usable(now) {
 		return nil, errInvitationGone
+	}
+	if err := tx.lockOrganisation(ctx, inv.OrgID); err != nil {
+		return nil, err
 	}
 	if switchboard.NormalizeEmail(p.Email) != switchboard.NormalizeEmail(inv.Email) {
 		return nil, switchboard.Errorf(switchboard.EFORBIDDEN, "This invitation was sent to another email address.")

@@ -125,7 +125,7 @@ func (db *DB) CountMembers(ctx context.Context, orgID int64) (MemberCounts, erro
 // are serialised (one writer, immediate transactions), and the UPDATE adds
 // to the stored value rather than writing one read before, so parallel
 // joins and revocations each count once.
-func adjustMemberCount(ctx context.Context, tx *sql.Tx, orgID int64, delta int64) error {
+func adjustMemberCount(ctx context.Context, tx *Tx, orgID int64, delta int64) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE organisations SET member_count = member_count + ? WHERE id = ?`, delta, orgID); err != nil {
 		return fmt.Errorf("store: count members of organisation %d: %w", orgID, err)
 	}
@@ -154,7 +154,7 @@ func roleColumns(r switchboard.Role) (string, any) {
 }
 
 // checkCustomRole makes sure a custom role belongs to the organisation.
-func checkCustomRole(ctx context.Context, tx *sql.Tx, orgID int64, r switchboard.Role) error {
+func checkCustomRole(ctx context.Context, tx *Tx, orgID int64, r switchboard.Role) error {
 	if r.Kind != switchboard.RoleCustom {
 		return nil
 	}
@@ -175,7 +175,10 @@ func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int
 	if r.Kind == switchboard.RoleOwner {
 		return switchboard.Errorf(switchboard.EFORBIDDEN, "Ownership moves only by transfer.")
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		if err := checkCustomRole(ctx, tx, orgID, r); err != nil {
 			return err
 		}
@@ -187,7 +190,7 @@ func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int
 		kind, custom := roleColumns(r)
 		oldKind, oldCustom := roleColumns(target.Role)
 		res, err := tx.ExecContext(ctx, `UPDATE members SET role = ?, custom_role_id = ?
-			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS ?`,
+			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS NOT DISTINCT FROM ?`,
 			kind, custom, orgID, target.ProfileID, oldKind, oldCustom)
 		if err != nil {
 			return fmt.Errorf("store: change role of member %d in organisation %d: %w", target.ProfileID, orgID, err)
@@ -206,7 +209,10 @@ func (db *DB) ChangeRole(ctx context.Context, actor switchboard.Actor, orgID int
 // records that they left ("member.left"). The owner is never removed, and a
 // revocation needs an actor whose role, read now, may manage the target.
 func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID int64, target *switchboard.Member, action string) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		if actor.ProfileID != target.ProfileID {
 			if err := checkActor(ctx, tx, orgID, actor, func(m *switchboard.Membership) bool { return m.MayManage(target) }); err != nil {
 				return err
@@ -214,7 +220,7 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 		}
 		oldKind, oldCustom := roleColumns(target.Role)
 		res, err := tx.ExecContext(ctx, `DELETE FROM members
-			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS ?`,
+			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS NOT DISTINCT FROM ?`,
 			orgID, target.ProfileID, oldKind, oldCustom)
 		if err != nil {
 			return fmt.Errorf("store: remove member %d from organisation %d: %w", target.ProfileID, orgID, err)
@@ -239,7 +245,10 @@ func (db *DB) TransferOwnership(ctx context.Context, actor switchboard.Actor, or
 	if fromID == toID {
 		return switchboard.Errorf(switchboard.EINVALID, "You already own this organisation.")
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		var email string
 		if err := tx.QueryRowContext(ctx, `SELECT p.email FROM members m JOIN profiles p ON p.id = m.profile_id WHERE m.org_id = ? AND m.profile_id = ?`, orgID, toID).Scan(&email); errors.Is(err, sql.ErrNoRows) {
 			return notFound("member")

@@ -16,7 +16,7 @@ func sortName(first, last, email string) string {
 }
 
 // insertOrganisation creates org inside tx with owner as its owner.
-func (db *DB) insertOrganisation(ctx context.Context, tx *sql.Tx, owner *switchboard.Profile, org *switchboard.Organisation) error {
+func (db *DB) insertOrganisation(ctx context.Context, tx *Tx, owner *switchboard.Profile, org *switchboard.Organisation) error {
 	org.CreatedAt = db.Now().UTC()
 	// Its owner is its first member: member_count starts at 1.
 	err := tx.QueryRowContext(ctx, `INSERT INTO organisations (name, legal_name, vat_number, address, billing_email, created_at, member_count)
@@ -36,7 +36,7 @@ func (db *DB) insertOrganisation(ctx context.Context, tx *sql.Tx, owner *switchb
 // CreateOrganisation creates org, owned by the profile, and makes it the
 // profile's last used organisation.
 func (db *DB) CreateOrganisation(ctx context.Context, owner *switchboard.Profile, org *switchboard.Organisation) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		if err := db.insertOrganisation(ctx, tx, owner, org); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (db *DB) FindMembership(ctx context.Context, orgID, profileID int64) (*swit
 // membershipInTx is FindMembership inside a write transaction: what a
 // member may do, read again at the moment of acting, so that a role changed
 // by a concurrent request is the one that counts.
-func membershipInTx(ctx context.Context, tx *sql.Tx, orgID, profileID int64) (*switchboard.Membership, error) {
+func membershipInTx(ctx context.Context, tx *Tx, orgID, profileID int64) (*switchboard.Membership, error) {
 	return scanMembership(tx.QueryRowContext(ctx, membershipQuery, orgID, profileID), orgID, profileID)
 }
 
@@ -149,7 +149,10 @@ func (db *DB) FindOwner(ctx context.Context, orgID int64) (*switchboard.Member, 
 // UpdateOrganisation saves the organisation's name and company details and
 // records the change in the audit log.
 func (db *DB) UpdateOrganisation(ctx context.Context, actor switchboard.Actor, o *switchboard.Organisation) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, o.ID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE organisations SET name = ?, legal_name = ?, vat_number = ?, address = ?, billing_email = ? WHERE id = ?`,
 			o.Name, o.LegalName, o.VATNumber, o.Address, o.BillingMail, o.ID)
 		if err != nil {
@@ -165,7 +168,10 @@ func (db *DB) UpdateOrganisation(ctx context.Context, actor switchboard.Actor, o
 // SetOwnerOnlyMembers switches the Members section between owner-only and
 // owner-and-administrators.
 func (db *DB) SetOwnerOnlyMembers(ctx context.Context, actor switchboard.Actor, orgID int64, ownerOnly bool) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE organisations SET owner_only_members = ? WHERE id = ? AND owner_only_members != ?`, ownerOnly, orgID, ownerOnly)
 		if err != nil {
 			return fmt.Errorf("store: set owner-only members of organisation %d: %w", orgID, err)
@@ -187,7 +193,7 @@ func (db *DB) SetOwnerOnlyMembers(ctx context.Context, actor switchboard.Actor, 
 // DeleteOrganisation deletes the organisation with its memberships,
 // invitations, roles and audit log. Profiles stay.
 func (db *DB) DeleteOrganisation(ctx context.Context, orgID int64) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		if err := bumpOrgPrivileges(ctx, tx, orgID); err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // has had its allowance of emails today is ErrTooManyEmails (see
 // countRecipientEmail), and the caller's transaction rolls back. The email
 // gets its Message-ID here (128 random bits), kept for every attempt.
-func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, e *switchboard.Email) (int64, error) {
+func (db *DB) enqueue(ctx context.Context, tx *Tx, e *switchboard.Email) (int64, error) {
 	if err := db.countRecipientEmail(ctx, tx, e.To); err != nil {
 		return 0, err
 	}
@@ -66,7 +66,7 @@ func (db *DB) NextEmailAt(ctx context.Context) (time.Time, bool, error) {
 
 // MarkEmailSent records that the email went out.
 func (db *DB) MarkEmailSent(ctx context.Context, id int64, at time.Time) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, millis(at), id)
 		if err != nil {
 			return fmt.Errorf("store: mark email %d sent: %w", id, err)
@@ -81,7 +81,7 @@ const EmailGiveUpAfter = 3 * 24 * time.Hour
 // MarkEmailFailed records a failed attempt and when to try again; an email
 // queued more than EmailGiveUpAfter ago is given up instead.
 func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next time.Time) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		now := db.Now()
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
 			failed_at = CASE WHEN created_at <= ? THEN ? END WHERE id = ?`,
@@ -97,7 +97,7 @@ func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next
 // good (a 5xx answer): it is given up at once, with the server's answer
 // kept for the Members page, rather than retried for days.
 func (db *DB) MarkEmailRefused(ctx context.Context, id int64, answer string, at time.Time) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, refusal = ?, failed_at = ?
 			WHERE id = ? AND sent_at IS NULL`, answer, answer, millis(at), id)
 		if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"switchboard"
@@ -18,7 +17,7 @@ var errActorChanged = switchboard.Errorf(switchboard.EFORBIDDEN, "Your own role 
 // two Administrators demoting each other at once would both pass that
 // check. Writes are serialised (one writer connection, immediate
 // transactions), so what this reads stays true until the commit.
-func checkActor(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.Actor, may func(*switchboard.Membership) bool) error {
+func checkActor(ctx context.Context, tx *Tx, orgID int64, actor switchboard.Actor, may func(*switchboard.Membership) bool) error {
 	m, err := membershipInTx(ctx, tx, orgID, actor.ProfileID)
 	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
 		return errActorChanged
@@ -34,7 +33,7 @@ func checkActor(ctx context.Context, tx *sql.Tx, orgID int64, actor switchboard.
 // bumpPrivileges moves the given profiles to a new privilege epoch: every
 // session of theirs gets a new token on its next request. which is a query
 // returning profile ids.
-func bumpPrivileges(ctx context.Context, tx *sql.Tx, which string, args ...any) error {
+func bumpPrivileges(ctx context.Context, tx *Tx, which string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE profiles SET privilege_epoch = privilege_epoch + 1 WHERE id IN (`+which+`)`, args...); err != nil {
 		return fmt.Errorf("store: renew privileges: %w", err)
 	}
@@ -42,11 +41,11 @@ func bumpPrivileges(ctx context.Context, tx *sql.Tx, which string, args ...any) 
 }
 
 // bumpProfilePrivileges is bumpPrivileges for one profile.
-func bumpProfilePrivileges(ctx context.Context, tx *sql.Tx, profileID int64) error {
+func bumpProfilePrivileges(ctx context.Context, tx *Tx, profileID int64) error {
 	return bumpPrivileges(ctx, tx, `?`, profileID)
 }
 
 // bumpOrgPrivileges is bumpPrivileges for every member of an organisation.
-func bumpOrgPrivileges(ctx context.Context, tx *sql.Tx, orgID int64) error {
+func bumpOrgPrivileges(ctx context.Context, tx *Tx, orgID int64) error {
 	return bumpPrivileges(ctx, tx, `SELECT profile_id FROM members WHERE org_id = ?`, orgID)
 }

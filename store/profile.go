@@ -22,7 +22,7 @@ func scanProfile(row interface{ Scan(...any) error }) (*switchboard.Profile, err
 }
 
 // insertProfile adds p with its password hash inside tx.
-func (db *DB) insertProfile(ctx context.Context, tx *sql.Tx, p *switchboard.Profile, passwordHash string) error {
+func (db *DB) insertProfile(ctx context.Context, tx *Tx, p *switchboard.Profile, passwordHash string) error {
 	p.Email = switchboard.NormalizeEmail(p.Email)
 	if p.Language == "" {
 		p.Language = "en"
@@ -47,7 +47,7 @@ func (db *DB) insertProfile(ctx context.Context, tx *sql.Tx, p *switchboard.Prof
 // CreateProfileWithOrganisation signs a person up: it creates the profile
 // and its first organisation, owned by it, in one transaction.
 func (db *DB) CreateProfileWithOrganisation(ctx context.Context, p *switchboard.Profile, passwordHash string, org *switchboard.Organisation) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		if err := db.insertProfile(ctx, tx, p, passwordHash); err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (db *DB) PasswordHash(ctx context.Context, profileID int64) (string, error)
 
 // UpdateProfile saves the profile's names, language and time zone.
 func (db *DB) UpdateProfile(ctx context.Context, p *switchboard.Profile) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE profiles SET first_name = ?, last_name = ?, language = ?, time_zone = ? WHERE id = ?`,
 			p.FirstName, p.LastName, p.Language, p.TimeZone, p.ID)
 		if err != nil {
@@ -121,14 +121,14 @@ func (db *DB) UpdateProfile(ctx context.Context, p *switchboard.Profile) error {
 // auth epoch, which ends every session made before; it also kills every
 // outstanding password reset. It returns the new epoch.
 func (db *DB) SetPassword(ctx context.Context, profileID int64, passwordHash string) (epoch int64, err error) {
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *Tx) error {
 		epoch, err = setPassword(ctx, tx, profileID, passwordHash)
 		return err
 	})
 	return epoch, err
 }
 
-func setPassword(ctx context.Context, tx *sql.Tx, profileID int64, passwordHash string) (int64, error) {
+func setPassword(ctx context.Context, tx *Tx, profileID int64, passwordHash string) (int64, error) {
 	var epoch int64
 	err := tx.QueryRowContext(ctx, `UPDATE profiles SET password_hash = ?, auth_epoch = auth_epoch + 1 WHERE id = ? RETURNING auth_epoch`,
 		passwordHash, profileID).Scan(&epoch)
@@ -146,7 +146,7 @@ func setPassword(ctx context.Context, tx *sql.Tx, profileID int64, passwordHash 
 // NewAuthEpoch moves the profile to a new auth epoch, ending every session
 // made before ("log out of all other sessions"). It returns the new epoch.
 func (db *DB) NewAuthEpoch(ctx context.Context, profileID int64) (epoch int64, err error) {
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *Tx) error {
 		return tx.QueryRowContext(ctx, `UPDATE profiles SET auth_epoch = auth_epoch + 1 WHERE id = ? RETURNING auth_epoch`, profileID).Scan(&epoch)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -160,8 +160,8 @@ func (db *DB) NewAuthEpoch(ctx context.Context, profileID int64) (epoch int64, e
 // SetLastOrganisation remembers the organisation the profile used last, where
 // it lands after logging in.
 func (db *DB) SetLastOrganisation(ctx context.Context, profileID, orgID int64) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE profiles SET last_org_id = ? WHERE id = ? AND last_org_id IS NOT ?`, orgID, profileID, orgID)
+	return db.tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE profiles SET last_org_id = ? WHERE id = ? AND last_org_id IS DISTINCT FROM ?`, orgID, profileID, orgID)
 		if err != nil {
 			return fmt.Errorf("store: set last organisation of profile %d: %w", profileID, err)
 		}

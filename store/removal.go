@@ -31,12 +31,17 @@ func (db *DB) RecentRemoval(ctx context.Context, orgID, profileID int64, since t
 }
 
 func (db *DB) removals(ctx context.Context, profileID, orgID int64, since time.Time) ([]switchboard.Removal, error) {
-	rows, err := db.query(ctx, `SELECT a.org_id, o.name, a.actor_name, MAX(a.created_at)
-		FROM audit_log a JOIN organisations o ON o.id = a.org_id
-		WHERE a.target_id = ? AND a.action = 'member.revoked' AND a.created_at >= ? AND (? = 0 OR a.org_id = ?)
-			AND a.actor_id IS NOT ?
-			AND NOT EXISTS (SELECT 1 FROM members m WHERE m.org_id = a.org_id AND m.profile_id = a.target_id)
-		GROUP BY a.org_id ORDER BY MAX(a.created_at) DESC LIMIT 20`,
+	// The newest removal of each organisation: a window over the few lines
+	// about this profile (SQLite would take a bare column beside MAX, which
+	// PostgreSQL refuses).
+	rows, err := db.query(ctx, `SELECT org_id, name, actor_name, created_at FROM (
+			SELECT a.org_id, o.name, a.actor_name, a.created_at,
+				ROW_NUMBER() OVER (PARTITION BY a.org_id ORDER BY a.created_at DESC, a.id DESC) AS n
+			FROM audit_log a JOIN organisations o ON o.id = a.org_id
+			WHERE a.target_id = ? AND a.action = 'member.revoked' AND a.created_at >= ? AND (? = 0 OR a.org_id = ?)
+				AND a.actor_id IS DISTINCT FROM ?
+				AND NOT EXISTS (SELECT 1 FROM members m WHERE m.org_id = a.org_id AND m.profile_id = a.target_id)
+		) newest WHERE n = 1 ORDER BY created_at DESC LIMIT 20`,
 		profileID, millis(since), orgID, orgID, profileID)
 	if err != nil {
 		return nil, fmt.Errorf("store: removals of profile %d: %w", profileID, err)

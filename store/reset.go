@@ -16,7 +16,7 @@ const PasswordResetLifetime = time.Hour
 // CreatePasswordReset stores the hash of a reset token for the profile and
 // queues its email, in one transaction.
 func (db *DB) CreatePasswordReset(ctx context.Context, profileID int64, tokenHash []byte, email *switchboard.Email) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		now := db.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, profile_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
 			tokenHash, profileID, millis(now.Add(PasswordResetLifetime)), millis(now))
@@ -49,7 +49,7 @@ var errResetGone = switchboard.Errorf(switchboard.EGONE, "This password reset li
 // one transaction. It returns the profile.
 func (db *DB) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string) (*switchboard.Profile, error) {
 	var profileID int64
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ? RETURNING profile_id`,
 			tokenHash, millis(db.Now())).Scan(&profileID)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -123,7 +123,10 @@ var errRoleName = &switchboard.Error{Code: switchboard.ECONFLICT, Message: "A ro
 func (db *DB) CreateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
 	r.Kind = switchboard.RoleCustom
 	r.Name = strings.TrimSpace(r.Name)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO roles (org_id, name, permissions, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
 			orgID, strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), millis(db.Now())).Scan(&r.ID)
 		if isUnique(err) {
@@ -139,7 +142,10 @@ func (db *DB) CreateRole(ctx context.Context, actor switchboard.Actor, orgID int
 // the new sections on their next request.
 func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int64, r *switchboard.Role) error {
 	r.Name = strings.TrimSpace(r.Name)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, permissions = ? WHERE id = ? AND org_id = ?`,
 			strings.TrimSpace(r.Name), permissionsColumn(r.Permissions), r.ID, orgID)
 		if isUnique(err) {
@@ -160,7 +166,10 @@ func (db *DB) UpdateRole(ctx context.Context, actor switchboard.Actor, orgID int
 // DeleteRole deletes a custom role that no member and no pending invitation
 // holds.
 func (db *DB) DeleteRole(ctx context.Context, actor switchboard.Actor, orgID, id int64) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if err := tx.lockOrganisation(ctx, orgID); err != nil {
+			return err
+		}
 		u, err := scanRoleUsage(tx.QueryRowContext(ctx, roleUsageQuery, id, orgID), orgID, id)
 		if err != nil {
 			return err

@@ -44,7 +44,7 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 
 // CommitCtx saves a session.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	return s.db.tx(ctx, func(tx *sql.Tx) error {
+	return s.db.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)
 			ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, sessionKey(token), b, julian(expiry))
 		if err != nil {
@@ -56,7 +56,7 @@ func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 
 // DeleteCtx deletes a session; logging out makes its cookie worthless.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	return s.db.tx(ctx, func(tx *sql.Tx) error {
+	return s.db.tx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, sessionKey(token)); err != nil {
 			return fmt.Errorf("store: delete session: %w", err)
 		}
@@ -81,7 +81,7 @@ func (s *SessionStore) Delete(token string) error {
 
 // DeleteExpired removes expired sessions; the server calls it now and then.
 func (s *SessionStore) DeleteExpired(ctx context.Context) error {
-	return s.db.tx(ctx, func(tx *sql.Tx) error {
+	return s.db.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expiry < ?`, julian(s.db.Now()))
 		return err
 	})

@@ -1,6 +1,6 @@
-// Package store keeps Switchboard's data in one SQLite file: profiles,
-// organisations, members, invitations, the outbox, the audit log and the
-// sessions.
+// Package store keeps Switchboard's data (profiles, organisations,
+// members, invitations, the outbox, the audit log and the sessions) in one
+// SQLite file or in a PostgreSQL database; see engine.go.
 package store
 
 import (
@@ -20,14 +20,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"switchboard"
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
+
+// nowFunc is the clock of a new DB.
+var nowFunc = time.Now
 
 // DB is the database. Writes go through one connection, in immediate
 // transactions, so they queue in Go instead of failing with "database is
@@ -35,7 +39,11 @@ var migrations embed.FS
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
-	path  string
+	// path names the database in messages: the SQLite file, or the
+	// PostgreSQL URL without its password.
+	path string
+	// pg is true on PostgreSQL, where write and read are one pool.
+	pg    bool
 	stmts sync.Map // query text → *sql.Stmt on the read pool
 	// broken is the first error that said the file is damaged or
 	// read-only; see Broken.
@@ -48,11 +56,23 @@ type DB struct {
 	EmailsPerRecipient int
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date. A database written by a newer Switchboard is refused.
+// Open opens the database named by path, a SQLite file (created if needed)
+// or a postgres:// URL, and brings its schema up to date. A database written
+// by a newer Switchboard is refused.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: a database path is required")
+	}
+	if IsPostgres(path) {
+		db, err := openPostgres(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		if err := db.migrate(ctx); err != nil {
+			db.Close()
+			return nil, db.startError(err)
+		}
+		return db, nil
 	}
 	if strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
 		return nil, errors.New("store: an in-memory database cannot be shared by the writer and the readers; use a file")
@@ -84,7 +104,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	db := &DB{write: write, read: read, path: path, Now: time.Now}
+	db := &DB{write: write, read: read, path: path, Now: nowFunc}
 	if err := db.check(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -150,6 +170,9 @@ func (db *DB) check(ctx context.Context) error {
 // that names the file and says what to do, rather than the step that
 // happened to meet it first.
 func (db *DB) startError(err error) error {
+	if db.pg {
+		return db.postgresStartError(err)
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		if strings.Contains(err.Error(), db.path) {
@@ -207,10 +230,10 @@ func (db *DB) Broken() error {
 func (db *DB) Close() error {
 	var errs []error
 	db.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
-	if db.read != nil {
+	if db.read != nil { // on PostgreSQL, the one pool
 		errs = append(errs, db.read.Close())
 	}
-	if db.write != nil {
+	if db.write != nil && !db.pg {
 		_, _ = db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		errs = append(errs, db.write.Close())
 	}
@@ -229,8 +252,12 @@ func (db *DB) Ping(ctx context.Context) error {
 	return err
 }
 
-// Backup writes a consistent copy of the database to path while it runs.
+// Backup writes a consistent copy of the SQLite database to path while it
+// runs. PostgreSQL has pg_dump for that.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.pg {
+		return errors.New("store: backup copies a SQLite database; use pg_dump for PostgreSQL")
+	}
 	_, err := db.write.ExecContext(ctx, `VACUUM INTO ?`, path)
 	if err != nil {
 		return fmt.Errorf("store: backup to %s: %w", path, err)
@@ -238,24 +265,21 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	return nil
 }
 
-// migrate applies the embedded migrations that have not run yet, each in
-// its own transaction, and refuses a database that knows more migrations
-// than this binary.
+// migrate applies the embedded migrations of the engine that have not run
+// yet and refuses a database that knows more migrations than this binary.
+// On SQLite each runs in its own transaction; on PostgreSQL, whose DDL is
+// transactional, all run in one that first takes an advisory lock, so that
+// processes started together migrate one after the other.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
+	dir := "migrations/sqlite"
+	if db.pg {
+		dir = "migrations/postgres"
 	}
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
 		return fmt.Errorf("store: list migrations: %w", err)
 	}
 	sort.Strings(names)
-
-	var newest int
-	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
-		return fmt.Errorf("store: read schema version: %w", err)
-	}
 	known := 0
 	for _, name := range names {
 		v, err := migrationVersion(name)
@@ -264,29 +288,64 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		known = max(known, v)
 	}
-	if newest > known {
-		return fmt.Errorf("store: the database %s was written by a newer version of Switchboard (schema %d, this binary knows %d); run that version or restore a backup", db.path, newest, known)
-	}
 
-	for _, name := range names {
-		v, _ := migrationVersion(name)
-		if v <= newest {
-			continue
-		}
+	apply := func(tx *Tx, name string, v int) error {
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("store: read %s: %w", name, err)
 		}
-		err = db.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		// Not rebound: a migration takes no arguments.
+		if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("store: migration %s: %w", path.Base(name), err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			v, path.Base(name), db.Now().Unix())
+		return err
+	}
+	newestOf := func(tx *Tx) (int, error) {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return 0, fmt.Errorf("store: create schema_migrations: %w", err)
+		}
+		var newest int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+			return 0, fmt.Errorf("store: read schema version: %w", err)
+		}
+		if newest > known {
+			return 0, fmt.Errorf("store: the database %s was written by a newer version of Switchboard (schema %d, this binary knows %d); run that version or restore a backup", db.path, newest, known)
+		}
+		return newest, nil
+	}
+
+	if db.pg {
+		return db.tx(ctx, func(tx *Tx) error {
+			// Any constant key: one lock per database, released at commit.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(2718281828)`); err != nil {
+				return fmt.Errorf("store: lock for migrations: %w", err)
+			}
+			newest, err := newestOf(tx)
+			if err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				v, path.Base(name), db.Now().Unix())
-			return err
+			for _, name := range names {
+				if v, _ := migrationVersion(name); v > newest {
+					if err := apply(tx, name, v); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", name, err)
+	}
+	var newest int
+	if err := db.tx(ctx, func(tx *Tx) (err error) { newest, err = newestOf(tx); return err }); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if v, _ := migrationVersion(name); v > newest {
+			if err := db.tx(ctx, func(tx *Tx) error { return apply(tx, name, v) }); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -301,16 +360,17 @@ func migrationVersion(name string) (int, error) {
 	return v, nil
 }
 
-// tx runs fn in one immediate write transaction, committing if fn returns
-// nil.
-func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+// tx runs fn in one write transaction, committing if fn returns nil: an
+// immediate transaction on SQLite, READ COMMITTED on PostgreSQL (see
+// Tx.lockOrganisation).
+func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	defer func() { db.note(err) }()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(&Tx{tx: tx, db: db}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -318,6 +378,10 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 
 // isUnique reports whether err is a UNIQUE (or primary key) violation.
 func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
@@ -351,7 +415,7 @@ func (db *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := db.stmts.Load(q); ok {
 		return s.(*sql.Stmt), nil
 	}
-	s, err := db.read.PrepareContext(ctx, q)
+	s, err := db.read.PrepareContext(ctx, db.bind(q))
 	if err != nil {
 		return nil, err
 	}
