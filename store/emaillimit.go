@@ -31,12 +31,15 @@ var ErrTooManyEmails = &switchboard.Error{Code: switchboard.ETOOMANY,
 // answers ErrTooManyEmails when the address has had its allowance. It runs
 // in the transaction that queues the email, so the count and the email
 // commit or roll back together, and the single writer (an immediate
-// transaction) makes concurrent counts wait for each other. On PostgreSQL
-// it needs a lock on the mailbox (pg_advisory_xact_lock on its hash).
+// transaction) makes concurrent counts wait for each other; on PostgreSQL
+// the mailbox's lock does (Tx.lock).
 func (db *DB) countRecipientEmail(ctx context.Context, tx *Tx, address string) error {
 	now := db.Now()
 	since := millis(now.Add(-EmailLimitWindow))
 	mailbox := mailboxKey(address)
+	if err := tx.lock(ctx, "recipient_emails "+mailbox); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM recipient_emails WHERE created_at <= ?`, since); err != nil {
 		return fmt.Errorf("store: count emails to a recipient: %w", err)
 	}

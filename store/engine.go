@@ -181,3 +181,18 @@ func (tx *Tx) lockOrganisation(ctx context.Context, orgID int64) error {
 	}
 	return nil
 }
+
+// lock makes the transaction the only one holding key until it ends, for a
+// rule that reads rows before it inserts one (no more than so many emails
+// to a mailbox): SQLite's single writer already runs such transactions one
+// at a time; on PostgreSQL a transaction-scoped advisory lock on the key's
+// hash does (two keys of one hash only wait for each other).
+func (tx *Tx) lock(ctx context.Context, key string) error {
+	if !tx.db.pg {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key); err != nil {
+		return fmt.Errorf("store: lock %q: %w", key, err)
+	}
+	return nil
+}

@@ -4,14 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
-	"path/filepath"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"switchboard"
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 // ctx is the context of every store call in these tests.
@@ -25,30 +25,23 @@ var (
 	sender        = switchboard.BuiltinRole(switchboard.RoleSender)
 )
 
-// newDB opens a fresh database file in the test's temporary directory,
-// with its clock stopped at t0, and closes it when the test ends.
+// newDB opens a fresh database of the test's own on the engine of this
+// pass (storetest.Main), with its clock stopped at t0, and closes it when
+// the test ends.
 func newDB(t *testing.T) *store.DB {
 	t.Helper()
 	db, _ := newDBWithPath(t)
 	return db
 }
 
-// newDBWithPath is newDB that also says where the file is, for tests that
-// look at it through a connection of their own.
+// newDBWithPath is newDB that also says what store.Open was given (a file
+// path or a postgres:// URL), for tests that look at the database through
+// a connection of their own.
 func newDBWithPath(tb testing.TB) (*store.DB, string) {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "switchboard.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		tb.Fatalf("open %s: %v", path, err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-	})
+	db, dsn := storetest.Open(tb)
 	setNow(db, t0)
-	return db, path
+	return db, dsn
 }
 
 // setNow stops the database's clock at now.
@@ -56,20 +49,15 @@ func setNow(db *store.DB, now time.Time) {
 	db.Now = func() time.Time { return now }
 }
 
-// rawDB opens a connection of the test's own to the database file, to look
+// rawDB opens a connection of the test's own to the database, to look
 // behind the store's back or to break its rules on purpose.
-func rawDB(tb testing.TB, path string) *sql.DB {
+func rawDB(tb testing.TB, dsn string) *storetest.Raw {
 	tb.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
-	if err != nil {
-		tb.Fatalf("open raw %s: %v", path, err)
-	}
-	tb.Cleanup(func() { raw.Close() })
-	return raw
+	return storetest.OpenRaw(tb, dsn)
 }
 
 // count runs a SELECT COUNT(*) query on raw.
-func count(tb testing.TB, raw *sql.DB, query string, args ...any) int {
+func count(tb testing.TB, raw *storetest.Raw, query string, args ...any) int {
 	tb.Helper()
 	var n int
 	if err := raw.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
@@ -218,3 +206,7 @@ func dueTo(tb testing.TB, db *store.DB, now time.Time) []string {
 	}
 	return to
 }
+
+// TestMain runs every test of the package on SQLite, then on PostgreSQL
+// when SWITCHBOARD_POSTGRES_URL names a server.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

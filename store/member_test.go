@@ -399,12 +399,12 @@ func TestTransferOwnership(t *testing.T) {
 		db, path, owner, org, heir := setup(t)
 		raw := rawDB(t, path)
 		_, err := raw.ExecContext(ctx, `UPDATE members SET role = 'owner', custom_role_id = NULL WHERE org_id = ? AND profile_id = ?`, org.ID, heir.ID)
-		if err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "unique") {
 			t.Fatalf("a second owner by UPDATE: %v", err)
 		}
 		other, _ := newOwner(t, db, "Oscar", "Other", "oscar@example.com")
 		_, err = raw.ExecContext(ctx, `INSERT INTO members (org_id, profile_id, role, joined_at, sort_name) VALUES (?, ?, 'owner', 0, 'x')`, org.ID, other.ID)
-		if err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "unique") {
 			t.Fatalf("a second owner by INSERT: %v", err)
 		}
 		if got := owners(t, db, org.ID); !slices.Equal(got, []int64{owner.ID}) {

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +11,13 @@ import (
 
 	"switchboard"
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 // checkCounts fails the test unless the member count kept in each
 // organisation's row, and the one CountMembers answers, are the number of
 // its memberships.
-func checkCounts(tb testing.TB, db *store.DB, raw *sql.DB, step string, orgs ...*switchboard.Organisation) {
+func checkCounts(tb testing.TB, db *store.DB, raw *storetest.Raw, step string, orgs ...*switchboard.Organisation) {
 	tb.Helper()
 	for _, org := range orgs {
 		want := count(tb, raw, `SELECT COUNT(*) FROM members WHERE org_id = ?`, org.ID)

@@ -10,6 +10,7 @@ import (
 
 	"switchboard"
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 func schemaVersions(tb testing.TB, path string) (versions []int, appliedAt []int64) {
@@ -30,10 +31,15 @@ func schemaVersions(tb testing.TB, path string) (versions []int, appliedAt []int
 	return versions, appliedAt
 }
 
-// migrationFiles returns the versions of the migration files, in order.
+// migrationFiles returns the versions of the migration files of the
+// engine of this pass, in order.
 func migrationFiles(tb testing.TB) []int {
 	tb.Helper()
-	names, err := filepath.Glob(filepath.Join("migrations", "sqlite", "*.sql"))
+	dir := "sqlite"
+	if storetest.Postgres() {
+		dir = "postgres"
+	}
+	names, err := filepath.Glob(filepath.Join("migrations", dir, "*.sql"))
 	must(tb, err)
 	var versions []int
 	for _, name := range names {
@@ -52,8 +58,8 @@ func migrationFiles(tb testing.TB) []int {
 }
 
 func TestOpen(t *testing.T) {
-	t.Run("an empty file gets the schema", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "switchboard.db")
+	t.Run("an empty database gets the schema", func(t *testing.T) {
+		path := storetest.DSN(t)
 		db, err := store.Open(ctx, path)
 		must(t, err)
 		must(t, db.Close())
@@ -63,18 +69,19 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("schema_migrations holds %v, want %v", versions, want)
 		}
 		raw := rawDB(t, path)
+		tables := schemaOf(t, raw)
 		for _, table := range []string{"profiles", "organisations", "roles", "members", "outbox", "invitations", "password_resets", "audit_log", "sessions"} {
-			if n := count(t, raw, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table); n != 1 {
-				t.Errorf("table %s: found %d, want 1", table, n)
+			if _, ok := tables[table]; !ok {
+				t.Errorf("table %s is missing", table)
 			}
 		}
-		if n := count(t, raw, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'members_one_owner'`); n != 1 {
-			t.Errorf("index members_one_owner: found %d, want 1", n)
+		if !slices.Contains(indexesOf(t, raw), "members_one_owner") {
+			t.Errorf("index members_one_owner is missing")
 		}
 	})
 
 	t.Run("reopening is a no-op", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "switchboard.db")
+		path := storetest.DSN(t)
 		db, err := store.Open(ctx, path)
 		must(t, err)
 		p, org := newOwner(t, db, "Ann", "Lee", "ann@example.com")
@@ -96,7 +103,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("a database from a newer version is refused", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "switchboard.db")
+		path := storetest.DSN(t)
 		db, err := store.Open(ctx, path)
 		must(t, err)
 		must(t, db.Close())
@@ -126,6 +133,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("pragmas are in effect", func(t *testing.T) {
+		storetest.SQLiteOnly(t)
 		db, path := newDBWithPath(t)
 		raw := rawDB(t, path)
 
@@ -179,6 +187,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("backup while running", func(t *testing.T) {
+		storetest.SQLiteOnly(t)
 		db := newDB(t)
 		p, org := newOwner(t, db, "Ann", "Lee", "ann@example.com")
 		must(t, db.Ping(ctx))
@@ -200,4 +209,98 @@ func TestOpen(t *testing.T) {
 			t.Error("a backup overwrote an existing file")
 		}
 	})
+}
+
+// schemaOf returns the tables of the database raw is connected to, each
+// with its columns and whether they may be NULL ("name" or "name NULL"),
+// leaving out SQLite's own tables and those of its full-text index.
+func schemaOf(tb testing.TB, raw *storetest.Raw) map[string][]string {
+	tb.Helper()
+	q := `SELECT m.name, c.name, c."notnull" OR c.pk FROM sqlite_master m JOIN pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE 'member_search%'`
+	if strings.HasPrefix(raw.Engine(), "Postgre") {
+		q = `SELECT table_name, column_name, is_nullable = 'NO' FROM information_schema.columns
+			WHERE table_schema = current_schema()`
+	}
+	rows, err := raw.QueryContext(ctx, q)
+	must(tb, err)
+	defer rows.Close()
+	tables := map[string][]string{}
+	for rows.Next() {
+		var table, column string
+		var notNull bool
+		must(tb, rows.Scan(&table, &column, &notNull))
+		if !notNull {
+			column += " NULL"
+		}
+		tables[table] = append(tables[table], column)
+	}
+	must(tb, rows.Err())
+	for _, columns := range tables {
+		slices.Sort(columns)
+	}
+	return tables
+}
+
+// indexesOf returns the names of the indexes of the database raw is
+// connected to, sorted, leaving out those SQLite makes by itself.
+func indexesOf(tb testing.TB, raw *storetest.Raw) []string {
+	tb.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`
+	if strings.HasPrefix(raw.Engine(), "Postgre") {
+		q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`
+	}
+	rows, err := raw.QueryContext(ctx, q)
+	must(tb, err)
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		must(tb, rows.Scan(&name))
+		names = append(names, name)
+	}
+	must(tb, rows.Err())
+	slices.Sort(names)
+	return names
+}
+
+// TestEnginesEndInTheSameSchema opens an empty database on each engine and
+// compares what their migrations made: the same tables, the same columns,
+// the same NOT NULLs and the same named indexes (PostgreSQL also names its
+// primary keys and UNIQUE columns, which SQLite leaves unnamed). It runs in
+// the PostgreSQL pass, which has both engines at hand.
+func TestEnginesEndInTheSameSchema(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("needs PostgreSQL: runs in the PostgreSQL pass")
+	}
+	pgDSN := storetest.DSN(t)
+	liteDSN := filepath.Join(t.TempDir(), "switchboard.db")
+	for _, dsn := range []string{pgDSN, liteDSN} {
+		db, err := store.Open(ctx, dsn)
+		must(t, err)
+		must(t, db.Close())
+	}
+	pg, lite := rawDB(t, pgDSN), rawDB(t, liteDSN)
+	pgTables, liteTables := schemaOf(t, pg), schemaOf(t, lite)
+	for table, columns := range liteTables {
+		if !slices.Equal(columns, pgTables[table]) {
+			t.Errorf("table %s:\n  SQLite     %v\n  PostgreSQL %v", table, columns, pgTables[table])
+		}
+	}
+	for table := range pgTables {
+		if _, ok := liteTables[table]; !ok {
+			t.Errorf("table %s is on PostgreSQL only", table)
+		}
+	}
+	pgIndexes := indexesOf(t, pg)
+	for _, name := range indexesOf(t, lite) {
+		if !slices.Contains(pgIndexes, name) {
+			t.Errorf("index %s is on SQLite only", name)
+		}
+	}
+	for _, name := range pgIndexes {
+		if !strings.HasSuffix(name, "_pkey") && !strings.HasSuffix(name, "_key") && name != "roles_org_id_name" && !slices.Contains(indexesOf(t, lite), name) {
+			t.Errorf("index %s is on PostgreSQL only", name)
+		}
+	}
 }

@@ -84,7 +84,7 @@ func (db *DB) MarkEmailFailed(ctx context.Context, id int64, reason string, next
 	return db.tx(ctx, func(tx *Tx) error {
 		now := db.Now()
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
-			failed_at = CASE WHEN created_at <= ? THEN ? END WHERE id = ?`,
+			failed_at = CASE WHEN created_at <= ? THEN CAST(? AS BIGINT) END WHERE id = ?`,
 			reason, millis(next), millis(now.Add(-EmailGiveUpAfter)), millis(now), id)
 		if err != nil {
 			return fmt.Errorf("store: mark email %d failed: %w", id, err)
