@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
+	"switchboard/store/storetest"
 	"sync/atomic"
 	"testing"
-
-	"switchboard/store"
 )
 
 // TestJobsDrainOnShutdown: jobs queued before shutdown still run once the
 // background context is done, their errors are logged, and WaitBackground
 // returns when they have.
 func TestJobsDrainOnShutdown(t *testing.T) {
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := storetest.Open(t)
 	var log strings.Builder
 	s := New(db, Config{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	var ran atomic.Int32

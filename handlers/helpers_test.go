@@ -9,7 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,15 +19,17 @@ import (
 	"switchboard"
 	"switchboard/handlers"
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 // app is the real server on httptest with a real database file.
 type app struct {
-	t     testing.TB
-	dbDir string
-	db    *store.DB
-	srv   *handlers.Server
-	ts    *httptest.Server
+	t testing.TB
+	// dsn is what store.Open was given: a SQLite file or a postgres:// URL.
+	dsn string
+	db  *store.DB
+	srv *handlers.Server
+	ts  *httptest.Server
 }
 
 const testBaseURL = "http://panel.example.test"
@@ -50,16 +52,23 @@ func newAppWith(t testing.TB, baseURL string, proxies []*net.IPNet) *app {
 	return newAppConfig(t, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-// newAppConfig is the real server with cfg, on a new database file, with
+// raw opens a connection of the test's own to the app's database, to look
+// behind the store's back.
+func (a *app) raw() *storetest.Raw {
+	a.t.Helper()
+	return storetest.OpenRaw(a.t, a.dsn)
+}
+
+// TestMain runs every test of the package on SQLite, then on PostgreSQL
+// when SWITCHBOARD_POSTGRES_URL names a server.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+// newAppConfig is the real server with cfg, on a new database (see
+// storetest.Open: a file, or a schema of its own on PostgreSQL), with
 // its background jobs running until the test ends.
 func newAppConfig(t testing.TB, cfg handlers.Config) *app {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, dsn := storetest.Open(t)
 	srv := handlers.New(db, cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -67,7 +76,7 @@ func newAppConfig(t testing.TB, cfg handlers.Config) *app {
 	srv.StartBackground(bg)
 	// Runs before the database closes (cleanups run last first).
 	t.Cleanup(func() { stop(); srv.WaitBackground() })
-	return &app{t: t, dbDir: dir, db: db, srv: srv, ts: ts}
+	return &app{t: t, dsn: dsn, db: db, srv: srv, ts: ts}
 }
 
 // client is one browser: its own cookie jar, no redirects followed.

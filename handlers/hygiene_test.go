@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"switchboard/handlers"
+	"switchboard/store/storetest"
 )
 
 // logBuffer collects what the server logs; requests run on several
@@ -254,12 +254,8 @@ func TestSessionTokensStoredHashed(t *testing.T) {
 	cookie := c.sessionCookie().Value
 	wantStatus(t, c.get("/account"), http.StatusOK)
 
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(a.dbDir, "switchboard.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	rows, err := raw.Query(`SELECT token, data FROM sessions`)
+	raw := a.raw()
+	rows, err := raw.QueryContext(context.Background(), `SELECT token, data FROM sessions`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,13 +288,14 @@ func TestSessionTokensStoredHashed(t *testing.T) {
 // TestHealthAfterDamage: once the store met a damaged page, /healthz
 // answers 503 and keeps answering it, even though SELECT 1 still works.
 func TestHealthAfterDamage(t *testing.T) {
+	storetest.SQLiteOnly(t)
 	a, _ := newLoggedApp(t)
 	owner := a.signup("owner@example.com", "Acme")
 	wantStatus(t, a.client().get("/healthz"), http.StatusOK)
 
 	// Fill the audit log over many pages behind the store's back, move
 	// it all into the file, and overwrite its newest pages.
-	file := filepath.Join(a.dbDir, "switchboard.db")
+	file := a.dsn
 	raw, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,8 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -164,12 +162,7 @@ func TestAuditWords(t *testing.T) {
 	owner := a.signup("owner@example.com", "Acme")
 	wantStatus(t, owner.post(path(owner.org, "roles"), url.Values{"name": {"Team lead"}, "permissions": {"organisation", "members", "invoices"}}), http.StatusSeeOther)
 	// A line as an older version stored it, written behind the store's back.
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(a.dbDir, "switchboard.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.Exec(`INSERT INTO audit_log (org_id, actor_name, action, target, detail, created_at) VALUES (?, 'Old', 'role.updated', 'Old role', 'messages api', 0)`, owner.org); err != nil {
+	if _, err := a.raw().Exec(`INSERT INTO audit_log (org_id, actor_name, action, target, detail, created_at) VALUES (?, 'Old', 'role.updated', 'Old role', 'messages api', 0)`, owner.org); err != nil {
 		t.Fatal(err)
 	}
 	res := owner.get(path(owner.org, "audit"))

@@ -2,19 +2,18 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"switchboard/mail"
 	"switchboard/mail/mailtest"
+	"switchboard/store/storetest"
 )
 
 // mailer sends what the app queued through a real SMTP conversation with
@@ -136,17 +135,18 @@ func TestPasswordResetOffRequestPath(t *testing.T) {
 	known, unknown := a.client(), a.client()
 	knownTok, unknownTok := known.csrf(), unknown.csrf()
 
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(a.dbDir, "switchboard.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
+	// SQLite's write lock, or on PostgreSQL a lock on the table the reset
+	// writes to that lets reads through.
+	lock := "BEGIN IMMEDIATE"
+	if storetest.Postgres() {
+		lock = "BEGIN; LOCK TABLE password_resets IN EXCLUSIVE MODE"
 	}
-	defer raw.Close()
-	conn, err := raw.Conn(context.Background())
+	conn, err := a.raw().DB.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+	if _, err := conn.ExecContext(context.Background(), lock); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
