@@ -69,6 +69,13 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 func newAppConfig(t testing.TB, cfg handlers.Config) *app {
 	t.Helper()
 	db, dsn := storetest.Open(t)
+	return newAppOn(t, db, dsn, cfg)
+}
+
+// newAppOn is the real server with cfg on db, opened from dsn, which
+// another app may share.
+func newAppOn(t testing.TB, db *store.DB, dsn string, cfg handlers.Config) *app {
+	t.Helper()
 	srv := handlers.New(db, cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

@@ -262,8 +262,14 @@ func TestMessageIDStableAcrossRepeats(t *testing.T) {
 	if sent, err := w.Flush(ctx); sent != 1 || err == nil || !strings.Contains(err.Error(), "not marked as sent") {
 		t.Fatalf("first Flush = %d, %v; want 1 and an error from marking", sent, err)
 	}
+	// Unmarked, the email stays claimed by the worker that sent it until
+	// its lease runs out, as after a crash; then it goes out again.
+	if sent, err := w.Flush(ctx); sent != 0 || err != nil {
+		t.Fatalf("second Flush within the lease = %d, %v; want nothing sent", sent, err)
+	}
+	w.Now = func() time.Time { return time.Now().Add(store.EmailLease + time.Second) }
 	if sent, err := w.Flush(ctx); sent != 1 || err != nil {
-		t.Fatalf("second Flush = %d, %v; want the repeat", sent, err)
+		t.Fatalf("Flush after the lease = %d, %v; want the repeat", sent, err)
 	}
 	first := srv.WaitForMessage(t, "jane@example.com", 5*time.Second).Header.Get("Message-Id")
 	second := srv.WaitForMessage(t, "jane@example.com", 5*time.Second).Header.Get("Message-Id")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -18,8 +17,13 @@ import (
 // method runs in its own short transaction, and the Worker never sends while
 // one is open.
 type Outbox interface {
-	// DueEmails returns up to limit unsent emails due at now, oldest first.
-	DueEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error)
+	// ClaimEmails returns up to limit unsent emails due at now, oldest
+	// first, and leases them to this worker: no other worker, of this
+	// process or another, gets them until their outcome is recorded, they
+	// are released, or the lease runs out (the process died mid-send).
+	ClaimEmails(ctx context.Context, now time.Time, limit int) ([]switchboard.Email, error)
+	// ReleaseEmail gives back a claimed email that was not tried.
+	ReleaseEmail(ctx context.Context, id int64) error
 	// MarkEmailSent records that the email went out at at.
 	MarkEmailSent(ctx context.Context, id int64, at time.Time) error
 	// MarkEmailFailed records a failed attempt and when to try again.
@@ -95,12 +99,11 @@ type Worker struct {
 	logger *slog.Logger
 	wake   chan struct{}
 
-	// dispatching lets one Run or Flush pick emails at a time; with
-	// inFlight it makes sure that no email is sent by two goroutines at
-	// once, nor again right after it went out.
+	// dispatching lets one Run or Flush pick emails at a time. No email is
+	// sent by two goroutines, or two processes, at once: each is claimed
+	// from the outbox (Outbox.ClaimEmails) until its outcome is recorded.
 	dispatching sync.Mutex
 	mu          sync.Mutex
-	inFlight    map[int64]bool
 	slots       chan struct{} // one token per email being sent
 }
 
@@ -111,13 +114,12 @@ func NewWorker(outbox Outbox, sender Sender, logger *slog.Logger) *Worker {
 		logger = slog.Default()
 	}
 	return &Worker{
-		Now:      time.Now,
-		Backoff:  DefaultBackoff,
-		outbox:   outbox,
-		sender:   sender,
-		logger:   logger,
-		wake:     make(chan struct{}, 1),
-		inFlight: map[int64]bool{},
+		Now:     time.Now,
+		Backoff: DefaultBackoff,
+		outbox:  outbox,
+		sender:  sender,
+		logger:  logger,
+		wake:    make(chan struct{}, 1),
 	}
 }
 
@@ -239,45 +241,58 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 	now := w.Now()
 	tried := map[int64]bool{}
 	for {
-		// An email being sent when the query runs may be marked sent
-		// before this loop reaches it: it is skipped, whatever the query
-		// saw. Only the one dispatch running can add to inFlight.
-		w.mu.Lock()
-		busy := maps.Clone(w.inFlight)
-		w.mu.Unlock()
-		limit := batchSize + len(busy)
-		emails, err := w.outbox.DueEmails(ctx, now, limit)
+		// Claim no more emails than there are free slots: a claimed email
+		// waiting here for a slot could outlive its lease and be claimed
+		// by another process too.
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		free := 1
+		for free < batchSize {
+			select {
+			case w.slots <- struct{}{}:
+				free++
+				continue
+			default:
+			}
+			break
+		}
+		emails, err := w.outbox.ClaimEmails(ctx, now, free)
 		if err != nil {
+			for range free {
+				<-w.slots
+			}
 			return fmt.Errorf("mail: due emails: %w", err)
 		}
 		fresh := 0
+		var again []int64
 		for i := range emails {
 			e := emails[i]
-			if tried[e.ID] || busy[e.ID] {
-				// Tried already: due again at once (a zero backoff), it
-				// waits for the next round rather than loop here.
+			if tried[e.ID] {
+				// Tried already in this round and due again at once (a
+				// zero backoff): it waits for the next round.
+				again = append(again, e.ID)
 				continue
 			}
 			tried[e.ID] = true
 			fresh++
-			select {
-			case w.slots <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			w.mu.Lock()
-			w.inFlight[e.ID] = true
-			w.mu.Unlock()
 			sending.Go(func() {
 				ok, err := w.send(ctx, &e)
-				w.mu.Lock()
-				delete(w.inFlight, e.ID)
-				w.mu.Unlock()
 				<-w.slots
 				done(ok, err)
 			})
 		}
-		if len(emails) < limit || fresh == 0 {
+		for range free - fresh {
+			<-w.slots
+		}
+		for _, id := range again {
+			if err := w.outbox.ReleaseEmail(ctx, id); err != nil {
+				return fmt.Errorf("mail: release email %d: %w", id, err)
+			}
+		}
+		if len(emails) < free || fresh == 0 {
 			return nil
 		}
 	}
@@ -289,6 +304,12 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 func (w *Worker) send(ctx context.Context, e *switchboard.Email) (bool, error) {
 	sendErr := w.sender.Send(ctx, e)
 	if sendErr != nil && ctx.Err() != nil {
+		// Stopped, not failed: give the email back for the next worker.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		if err := w.outbox.ReleaseEmail(rctx, e.ID); err != nil {
+			return false, errors.Join(ctx.Err(), fmt.Errorf("mail: release email %d: %w", e.ID, err))
+		}
 		return false, ctx.Err()
 	}
 	// The delivery happened, or failed on its own: record it even if ctx

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +15,7 @@ import (
 	"switchboard/mail"
 	"switchboard/mail/mailtest"
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 // syncBuffer is a log destination that the worker's goroutine and the test
@@ -38,13 +39,13 @@ func (b *syncBuffer) String() string {
 
 func openStore(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, _ := storetest.Open(t)
 	return db
 }
+
+// TestMain runs the worker's tests on SQLite, then on PostgreSQL when
+// SWITCHBOARD_POSTGRES_URL names a server.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 // queueReset puts a password reset email for a new profile into the
 // outbox, the way the handlers will, and returns the email.

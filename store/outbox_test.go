@@ -151,3 +151,63 @@ func TestOutboxGivesUp(t *testing.T) {
 		t.Fatalf("after resending: %+v", got)
 	}
 }
+
+// TestClaimEmails: a claimed email is nobody else's until its outcome is
+// recorded, it is released, or its lease runs out.
+func TestClaimEmails(t *testing.T) {
+	db, dsn := newDBWithPath(t)
+	p, _ := newOwner(t, db, "Ann", "Lee", "ann@example.com")
+	a, b := mailTo("ann@example.com", "A"), mailTo("ann@example.com", "B")
+	must(t, db.CreatePasswordReset(ctx, p.ID, newTokenHash(t), a))
+	must(t, db.CreatePasswordReset(ctx, p.ID, newTokenHash(t), b))
+	// Another process: its own handle on the same database.
+	other, err := store.Open(ctx, dsn)
+	must(t, err)
+	defer other.Close()
+
+	ids := func(list []switchboard.Email) []int64 {
+		var ids []int64
+		for _, e := range list {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	claim := func(db *store.DB, now time.Time) []int64 {
+		t.Helper()
+		list, err := db.ClaimEmails(ctx, now, 10)
+		must(t, err)
+		return ids(list)
+	}
+	if got := claim(db, t0); !slices.Equal(got, []int64{a.ID, b.ID}) {
+		t.Fatalf("first claim %v, want both in order", got)
+	}
+	if got := claim(other, t0); len(got) != 0 {
+		t.Fatalf("claimed again by another process: %v", got)
+	}
+	if got := claim(db, t0.Add(store.EmailLease-time.Millisecond)); len(got) != 0 {
+		t.Fatalf("claimed again within the lease: %v", got)
+	}
+	if due, err := db.DueEmails(ctx, t0, 10); err != nil || len(due) != 2 {
+		t.Fatalf("claimed emails are still unsent: %v, %v", ids(due), err)
+	}
+	if at, ok, err := db.NextEmailAt(ctx); err != nil || !ok || !at.Equal(t0.Add(store.EmailLease)) {
+		t.Fatalf("next email at %s, %v, %v; want when the leases end", at, ok, err)
+	}
+
+	// Released: free at once. Failed: free at its next attempt. Sent: gone.
+	must(t, db.ReleaseEmail(ctx, a.ID))
+	must(t, db.MarkEmailFailed(ctx, b.ID, "451 later", t0.Add(time.Minute)))
+	if got := claim(other, t0); !slices.Equal(got, []int64{a.ID}) {
+		t.Fatalf("after release and failure: %v, want the released one only", got)
+	}
+	if got := claim(other, t0.Add(time.Minute)); !slices.Equal(got, []int64{b.ID}) {
+		t.Fatalf("at the failed one's next attempt: %v", got)
+	}
+	must(t, other.MarkEmailSent(ctx, b.ID, t0.Add(time.Minute)))
+
+	// The process holding a died mid-send: once its lease is over, another
+	// claims it.
+	if got := claim(db, t0.Add(store.EmailLease+time.Millisecond)); !slices.Equal(got, []int64{a.ID}) {
+		t.Fatalf("after the lease ran out: %v, want the abandoned email", got)
+	}
+}
