@@ -263,10 +263,11 @@ func (db *DB) acceptInTx(ctx context.Context, tx *Tx, tokenHash []byte, p *switc
 		return nil, errInvitationGone
 	}
 	kind, custom := roleColumns(inv.Role)
+	name := sortName(p.FirstName, p.LastName, p.Email)
 	// Someone who became a member meanwhile keeps the role they have.
 	res, err = tx.ExecContext(ctx, `INSERT INTO members (org_id, profile_id, role, custom_role_id, joined_at, sort_name) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, profile_id) DO NOTHING`,
-		inv.OrgID, p.ID, kind, custom, millis(now), sortName(p.FirstName, p.LastName, p.Email))
+		inv.OrgID, p.ID, kind, custom, millis(now), name)
 	if err != nil {
 		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
 	}
@@ -275,6 +276,10 @@ func (db *DB) acceptInTx(ctx context.Context, tx *Tx, tokenHash []byte, p *switc
 		return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
 	} else if err := adjustMemberCount(ctx, tx, inv.OrgID, n); err != nil {
 		return nil, err
+	} else if n == 1 {
+		if err := indexMember(ctx, tx, inv.OrgID, p.ID, name); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.QueryRowContext(ctx, `UPDATE profiles SET last_org_id = ?, privilege_epoch = privilege_epoch + 1 WHERE id = ? RETURNING privilege_epoch`,
 		inv.OrgID, p.ID).Scan(&p.PrivilegeEpoch); err != nil {

@@ -219,16 +219,20 @@ func (db *DB) RemoveMember(ctx context.Context, actor switchboard.Actor, orgID i
 			}
 		}
 		oldKind, oldCustom := roleColumns(target.Role)
-		res, err := tx.ExecContext(ctx, `DELETE FROM members
-			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS NOT DISTINCT FROM ?`,
-			orgID, target.ProfileID, oldKind, oldCustom)
-		if err != nil {
+		var name string
+		err := tx.QueryRowContext(ctx, `DELETE FROM members
+			WHERE org_id = ? AND profile_id = ? AND role != 'owner' AND role = ? AND custom_role_id IS NOT DISTINCT FROM ?
+			RETURNING sort_name`,
+			orgID, target.ProfileID, oldKind, oldCustom).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errMemberChanged
+		} else if err != nil {
 			return fmt.Errorf("store: remove member %d from organisation %d: %w", target.ProfileID, orgID, err)
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errMemberChanged
-		}
 		if err := adjustMemberCount(ctx, tx, orgID, -1); err != nil {
+			return err
+		}
+		if err := unindexMember(ctx, tx, orgID, target.ProfileID, name); err != nil {
 			return err
 		}
 		if err := bumpProfilePrivileges(ctx, tx, target.ProfileID); err != nil {

@@ -27,8 +27,12 @@ func checkCounts(tb testing.TB, db *store.DB, raw *storetest.Raw, step string, o
 		if kept != want || c.Members != want {
 			tb.Fatalf("%s: organisation %d keeps %d members and CountMembers says %d, but it has %d", step, org.ID, kept, c.Members, want)
 		}
-		if n := count(tb, raw, `SELECT COUNT(*) FROM member_search WHERE rowid BETWEEN (? << 32) AND (? << 32) | 4294967295`, org.ID, org.ID); n != want {
-			tb.Fatalf("%s: organisation %d has %d rows in the search index and %d members", step, org.ID, n, want)
+		if n := count(tb, raw, `SELECT COUNT(DISTINCT profile_id) FROM member_grams WHERE org_id = ?`, org.ID); n != want {
+			tb.Fatalf("%s: organisation %d has %d members in the search index and %d members", step, org.ID, n, want)
+		}
+		if n := count(tb, raw, `SELECT COUNT(*) FROM member_gram_counts c WHERE org_id = ?
+			AND n != (SELECT COUNT(*) FROM member_grams g WHERE g.org_id = c.org_id AND g.gram = c.gram)`, org.ID); n != 0 {
+			tb.Fatalf("%s: organisation %d has %d gram counts that are wrong", step, org.ID, n)
 		}
 	}
 }

@@ -25,12 +25,13 @@ func (db *DB) insertOrganisation(ctx context.Context, tx *Tx, owner *switchboard
 	if err != nil {
 		return fmt.Errorf("store: insert organisation: %w", err)
 	}
+	name := sortName(owner.FirstName, owner.LastName, owner.Email)
 	_, err = tx.ExecContext(ctx, `INSERT INTO members (org_id, profile_id, role, joined_at, sort_name) VALUES (?, ?, 'owner', ?, ?)`,
-		org.ID, owner.ID, millis(org.CreatedAt), sortName(owner.FirstName, owner.LastName, owner.Email))
+		org.ID, owner.ID, millis(org.CreatedAt), name)
 	if err != nil {
 		return fmt.Errorf("store: insert owner of organisation %d: %w", org.ID, err)
 	}
-	return nil
+	return indexMember(ctx, tx, org.ID, owner.ID, name)
 }
 
 // CreateOrganisation creates org, owned by the profile, and makes it the

@@ -111,8 +111,39 @@ func (db *DB) UpdateProfile(ctx context.Context, p *switchboard.Profile) error {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return notFound("profile")
 		}
-		// Keep the members page's sort key in step with the name.
-		_, err = tx.ExecContext(ctx, `UPDATE members SET sort_name = ? WHERE profile_id = ?`, sortName(p.FirstName, p.LastName, p.Email), p.ID)
+		// Keep the members page's sort key, and the search index of each
+		// organisation the profile belongs to, in step with the name.
+		name := sortName(p.FirstName, p.LastName, p.Email)
+		rows, err := tx.QueryContext(ctx, `SELECT org_id, sort_name FROM members WHERE profile_id = ? AND sort_name != ?`, p.ID, name)
+		if err != nil {
+			return fmt.Errorf("store: update profile %d: %w", p.ID, err)
+		}
+		type membership struct {
+			orgID int64
+			name  string
+		}
+		var changed []membership
+		for rows.Next() {
+			var m membership
+			if err := rows.Scan(&m.orgID, &m.name); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: update profile %d: %w", p.ID, err)
+			}
+			changed = append(changed, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: update profile %d: %w", p.ID, err)
+		}
+		for _, m := range changed {
+			if err := unindexMember(ctx, tx, m.orgID, p.ID, m.name); err != nil {
+				return err
+			}
+			if err := indexMember(ctx, tx, m.orgID, p.ID, name); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE members SET sort_name = ? WHERE profile_id = ? AND sort_name != ?`, name, p.ID, name)
 		return err
 	})
 }
