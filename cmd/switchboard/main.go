@@ -266,7 +266,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.logger.Error("serve", "err", err)
 		}
 	}()
-	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", m.Config.DB, "smtp", m.Config.SMTPURL != "")
+	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", redacted(m.Config.DB), "smtp", m.Config.SMTPURL != "")
 	return nil
 }
 
@@ -313,6 +313,19 @@ func (m *Main) Migrate(ctx context.Context) error {
 	}
 	fmt.Fprintf(m.Stdout, "switchboard: copied %s to %s; start the panel with --db set to that postgres:// URL, and keep %s as a backup\n", m.Config.DB, report.Target, m.Config.DB)
 	return nil
+}
+
+// redacted is the database name for the log: a postgres:// URL with its
+// password replaced, so that logs shipped elsewhere do not carry it.
+func redacted(db string) string {
+	if !store.IsPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "(a postgres:// URL that could not be read)"
+	}
+	return u.Redacted()
 }
 
 // URL is the address the server listens on, for tests.

@@ -67,7 +67,7 @@ func (v *visitor) post(from, path string, form url.Values) string {
 func startOn(t *testing.T, db string, smtp *mailtest.Server) *Main {
 	t.Helper()
 	m := NewMain()
-	m.Stdout = io.Discard
+	m.Stdout = &syncBuffer{}
 	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--db", db, "--smtp-url", smtp.URL(), "--mail-from", "panel@example.com"}, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +232,9 @@ func TestMigrateToPostgres(t *testing.T) {
 		} else {
 			member = v
 		}
+	}
+	if logs := moved.Stdout.(*syncBuffer).String(); strings.Contains(logs, secret) || !strings.Contains(logs, "switchboard is listening") {
+		t.Errorf("the panel's log on PostgreSQL holds the password, or no start line:\n%s", logs)
 	}
 	if got := owner.entries(members); got != wantMembers {
 		t.Errorf("the members page on PostgreSQL:\n%s\nwant, as on SQLite:\n%s", got, wantMembers)
