@@ -42,6 +42,13 @@ func main() {
 		}
 		return
 	}
+	if m.MigrateTo != "" {
+		if err := m.Migrate(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		m.Close()
@@ -72,6 +79,10 @@ type Main struct {
 	// BackupTo is set by "switchboard backup FILE": copy the database to
 	// FILE instead of serving.
 	BackupTo string
+	// MigrateTo is set by "switchboard migrate-to postgres://…": copy the
+	// SQLite database into that empty PostgreSQL database instead of
+	// serving.
+	MigrateTo string
 	// Stdout receives the logs.
 	Stdout io.Writer
 
@@ -103,7 +114,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return def
 	}
 	addr := fs.String("addr", env("addr", m.Config.Addr), "address to listen on, host:port")
-	db := fs.String("db", env("db", m.Config.DB), "path of the SQLite database file")
+	db := fs.String("db", env("db", m.Config.DB), "SQLite database file, or a postgres:// URL")
 	baseURL := fs.String("base-url", env("base-url", ""), "public address of the panel, for links in emails (default http://ADDR)")
 	smtpURL := fs.String("smtp-url", env("smtp-url", ""), "SMTP server: smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required to insist) or smtps://… (implicit TLS); empty prints emails to the log")
 	mailFrom := fs.String("mail-from", env("mail-from", m.Config.MailFrom), "sender address of emails")
@@ -116,8 +127,18 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		m.BackupTo = fs.Arg(1)
 	case fs.NArg() > 0 && fs.Arg(0) == "backup":
 		return errors.New("backup: name the file to write, as in: switchboard --db switchboard.db backup backup.db")
+	case fs.NArg() == 2 && fs.Arg(0) == "migrate-to":
+		if !store.IsPostgres(fs.Arg(1)) {
+			return errors.New("migrate-to: name the PostgreSQL database to copy into as a postgres:// URL, as in: switchboard --db switchboard.db migrate-to postgres://switchboard:PASSWORD@localhost/switchboard")
+		}
+		if store.IsPostgres(*db) {
+			return errors.New("migrate-to: --db must name the SQLite file to copy from; the database named is PostgreSQL already")
+		}
+		m.MigrateTo = fs.Arg(1)
+	case fs.NArg() > 0 && fs.Arg(0) == "migrate-to":
+		return errors.New("migrate-to: name the PostgreSQL database to copy into, as in: switchboard --db switchboard.db migrate-to postgres://switchboard:PASSWORD@localhost/switchboard")
 	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q; the only command is \"backup FILE\"; see --help", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q; the commands are \"backup FILE\" and \"migrate-to postgres://…\"; see --help", fs.Arg(0))
 	}
 
 	host, port, err := net.SplitHostPort(*addr)
@@ -245,7 +266,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.logger.Error("serve", "err", err)
 		}
 	}()
-	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", m.Config.DB, "smtp", m.Config.SMTPURL != "")
+	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", redacted(m.Config.DB), "smtp", m.Config.SMTPURL != "")
 	return nil
 }
 
@@ -265,6 +286,46 @@ func (m *Main) Backup(ctx context.Context) error {
 	}
 	fmt.Fprintf(m.Stdout, "switchboard: backed up %s to %s\n", m.Config.DB, m.BackupTo)
 	return nil
+}
+
+// Migrate copies the SQLite database into the empty PostgreSQL database
+// m.MigrateTo (store.CopyTo), printing each table with its rows and then
+// what to do next. The URL's password is never printed.
+func (m *Main) Migrate(ctx context.Context) error {
+	if _, err := os.Stat(m.Config.DB); err != nil {
+		return fmt.Errorf("migrate-to: the SQLite database %s cannot be read (%v); name it with --db", m.Config.DB, err)
+	}
+	db, err := store.Open(ctx, m.Config.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	report, err := db.CopyTo(ctx, m.MigrateTo)
+	if err != nil {
+		return fmt.Errorf("migrate-to: %w; no data was copied", err)
+	}
+	for _, t := range report.Tables {
+		unit := "rows"
+		if t.Rows == 1 {
+			unit = "row"
+		}
+		fmt.Fprintf(m.Stdout, "%-20s %d %s\n", t.Name, t.Rows, unit)
+	}
+	fmt.Fprintf(m.Stdout, "switchboard: copied %s to %s; start the panel with --db set to that postgres:// URL, and keep %s as a backup\n", m.Config.DB, report.Target, m.Config.DB)
+	return nil
+}
+
+// redacted is the database name for the log: a postgres:// URL with its
+// password replaced, so that logs shipped elsewhere do not carry it.
+func redacted(db string) string {
+	if !store.IsPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "(a postgres:// URL that could not be read)"
+	}
+	return u.Redacted()
 }
 
 // URL is the address the server listens on, for tests.

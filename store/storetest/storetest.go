@@ -125,6 +125,42 @@ func DSN(tb testing.TB) string {
 	if err := admin(); err != nil {
 		tb.Fatalf("PostgreSQL: %v", err)
 	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("(this run was on PostgreSQL)")
+		}
+	})
+	return schemaDSN(tb)
+}
+
+// PostgresDSN returns a postgres:// URL for a new, empty schema of the
+// test's own on the server of SWITCHBOARD_POSTGRES_URL, on either pass of
+// Main, for tests that need PostgreSQL beside SQLite (migrate-to) or run in
+// a package without Main. It skips the test when no server is named or it
+// does not answer, and fails it instead when SWITCHBOARD_POSTGRES=required.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
+	required := os.Getenv(RequiredVariable) == "required"
+	if os.Getenv(URLVariable) == "" {
+		if required {
+			tb.Fatalf("%s=required, but %s is empty; %s", RequiredVariable, URLVariable, HowToRun)
+		}
+		tb.Skipf("needs PostgreSQL: %s is not set; %s", URLVariable, HowToRun)
+	}
+	if err := admin(); err != nil {
+		if required {
+			tb.Fatalf("%s=required, but the server of %s does not answer (%v); %s", RequiredVariable, URLVariable, err, HowToRun)
+		}
+		tb.Skipf("needs PostgreSQL: the server of %s does not answer (%v)", URLVariable, err)
+	}
+	return schemaDSN(tb)
+}
+
+// schemaDSN creates a schema for the test on the server of
+// SWITCHBOARD_POSTGRES_URL, dropped when the test ends, and returns the URL
+// whose search_path is that schema.
+func schemaDSN(tb testing.TB) string {
+	tb.Helper()
 	schema := "test_" + strings.ToLower(rand.Text()[:16])
 	if _, err := adminDB.Exec(`CREATE SCHEMA ` + schema); err != nil {
 		tb.Fatalf("PostgreSQL: create schema %s: %v", schema, err)
@@ -132,11 +168,6 @@ func DSN(tb testing.TB) string {
 	tb.Cleanup(func() {
 		if _, err := adminDB.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
 			tb.Errorf("PostgreSQL: drop schema %s: %v", schema, err)
-		}
-	})
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("(this run was on PostgreSQL)")
 		}
 	})
 	u, err := url.Parse(os.Getenv(URLVariable))
