@@ -34,7 +34,7 @@ func seedMembers(tb testing.TB, a *app, org int64, n int) {
 		tb.Fatal(err)
 	}
 	for i := range n {
-		email := fmt.Sprintf("member%05d@example.com", i)
+		email := fmt.Sprintf("member%05d@org%d.example.com", i, org)
 		first, last := "Member", fmt.Sprintf("N%05d", i)
 		if i%997 == 500 {
 			first, last = "Zoë", "Quist"

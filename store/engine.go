@@ -39,16 +39,19 @@ type Tx struct {
 
 // ExecContext runs a statement in the transaction.
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.db.statements.Add(1)
 	return t.tx.ExecContext(ctx, t.db.bind(q), args...)
 }
 
 // QueryContext runs a query in the transaction.
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.db.statements.Add(1)
 	return t.tx.QueryContext(ctx, t.db.bind(q), args...)
 }
 
 // QueryRowContext runs a one-row query in the transaction.
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	t.db.statements.Add(1)
 	return t.tx.QueryRowContext(ctx, t.db.bind(q), args...)
 }
 

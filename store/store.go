@@ -45,6 +45,9 @@ type DB struct {
 	// pg is true on PostgreSQL, where write and read are one pool.
 	pg    bool
 	stmts sync.Map // query text → *sql.Stmt on the read pool
+	// statements counts the statements run, for tests that hold a page to
+	// a fixed number of queries whatever the organisation's size.
+	statements atomic.Int64
 	// broken is the first error that said the file is damaged or
 	// read-only; see Broken.
 	broken atomic.Pointer[error]
@@ -426,8 +429,13 @@ func (db *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// Statements returns how many statements the store has run since it was
+// opened: reads, and each statement of a write transaction.
+func (db *DB) Statements() int64 { return db.statements.Load() }
+
 // query runs a read query through its prepared statement.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	db.statements.Add(1)
 	s, err := db.prepared(ctx, q)
 	if err != nil {
 		db.note(err)
@@ -457,6 +465,7 @@ func (r row) Scan(dest ...any) error {
 
 // queryRow runs a one-row read query through its prepared statement.
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) row {
+	db.statements.Add(1)
 	s, err := db.prepared(ctx, q)
 	if err != nil {
 		return row{err: err, db: db}
