@@ -114,7 +114,7 @@ func (db *DB) UpdateProfile(ctx context.Context, p *switchboard.Profile) error {
 		// Keep the members page's sort key, and the search index of each
 		// organisation the profile belongs to, in step with the name.
 		name := sortName(p.FirstName, p.LastName, p.Email)
-		rows, err := tx.QueryContext(ctx, `SELECT org_id, sort_name FROM members WHERE profile_id = ? AND sort_name != ?`, p.ID, name)
+		rows, err := tx.QueryContext(ctx, `SELECT org_id, sort_name FROM members WHERE profile_id = ? AND sort_name != ? ORDER BY org_id`, p.ID, name)
 		if err != nil {
 			return fmt.Errorf("store: update profile %d: %w", p.ID, err)
 		}
@@ -135,7 +135,13 @@ func (db *DB) UpdateProfile(ctx context.Context, p *switchboard.Profile) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: update profile %d: %w", p.ID, err)
 		}
+		// Each organisation's index changes under its lock, taken in id
+		// order: on PostgreSQL two renames in one organisation would
+		// otherwise lock its gram counts in crossing orders.
 		for _, m := range changed {
+			if err := tx.lockOrganisation(ctx, m.orgID); err != nil {
+				return err
+			}
 			if err := unindexMember(ctx, tx, m.orgID, p.ID, m.name); err != nil {
 				return err
 			}
