@@ -45,7 +45,18 @@ const (
 	// sessionLoadedKey is set once scs loaded the session: an error raised
 	// before (an oversized body) renders its page without one.
 	sessionLoadedKey
+	// membershipsKey holds the logged-in profile's memberships, read with
+	// the profile in this request (see loadProfile).
+	membershipsKey
 )
+
+// memberships returns the logged-in profile's place in every organisation,
+// as loadProfile read it from the database in this request, and whether it
+// did.
+func memberships(ctx context.Context) ([]switchboard.Membership, bool) {
+	list, ok := ctx.Value(membershipsKey).([]switchboard.Membership)
+	return list, ok
+}
 
 // sessionLoaded reports whether the session of the request was loaded;
 // scs panics on a context without one.
@@ -262,8 +273,11 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // loadProfile puts the logged-in profile, read from the database now, in
-// the request's context. A session whose profile is gone, whose password
-// changed since, or that was idle too long, is ended.
+// the request's context, with its place in every organisation, read in the
+// same query: loadMembership authorizes from it and the layout's switcher
+// lists it, so a page inside an organisation reads the database once for
+// all three, and still on every request. A session whose profile is gone,
+// whose password changed since, or that was idle too long, is ended.
 func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -273,7 +287,7 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		now := s.db.Now()
 		seen := time.Unix(s.sessions.GetInt64(ctx, sessionSeen), 0)
-		p, err := s.db.FindProfile(ctx, id)
+		p, list, err := s.db.FindProfileWithMemberships(ctx, id)
 		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND || (err == nil && p.AuthEpoch != s.sessions.GetInt64(ctx, sessionEpoch)) || now.Sub(seen) > s.cfg.SessionIdle {
 			if err := s.sessions.Destroy(ctx); err != nil {
 				return err
@@ -294,7 +308,8 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithProfile(ctx, p)))
+		ctx = context.WithValue(switchboard.NewContextWithProfile(ctx, p), membershipsKey, list)
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }
@@ -368,10 +383,11 @@ func (s *Server) requireProfile(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadMembership reads, for every request inside /orgs/:org, the
-// organisation and the profile's place in it from the database. An
-// organisation the profile is not a member of answers 404, as one that does
-// not exist.
+// loadMembership finds, for every request inside /orgs/:org, the
+// organisation and the profile's place in it among the memberships
+// loadProfile read from the database for this very request (never from an
+// earlier one, nor from the session). An organisation the profile is not a
+// member of answers 404, as one that does not exist.
 func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -383,7 +399,12 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return errOrgNotFound
 		}
-		m, err := s.db.FindMembership(ctx, id, p.ID)
+		m, err := findMembership(ctx, id)
+		if err != nil {
+			// Not among them: read again on its own, as before, so the
+			// answer (a 404, or why access was removed) is unchanged.
+			m, err = s.db.FindMembership(ctx, id, p.ID)
+		}
 		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND && c.Path() == "/orgs/:org" {
 			return s.removedFrom(c, id, p.ID, err)
 		} else if err != nil {
@@ -397,6 +418,18 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithMembership(ctx, m)))
 		return next(c)
 	}
+}
+
+// findMembership returns the membership of organisation id among those
+// loadProfile read in this request.
+func findMembership(ctx context.Context, id int64) (*switchboard.Membership, error) {
+	list, _ := memberships(ctx)
+	for i := range list {
+		if list[i].Org.ID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, errOrgNotFound
 }
 
 var errOrgNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "This organisation does not exist, or you are not a member of it.")

@@ -40,6 +40,8 @@ type DB struct {
 	// broken is the first error that said the file is damaged or
 	// read-only; see Broken.
 	broken atomic.Pointer[error]
+	// reads counts the queries run on the read pool; see Reads.
+	reads atomic.Int64
 
 	// Now returns the current time; tests move it to expire tokens.
 	Now func() time.Time
@@ -364,6 +366,7 @@ func (db *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // query runs a read query through its prepared statement.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	db.reads.Add(1)
 	s, err := db.prepared(ctx, q)
 	if err != nil {
 		db.note(err)
@@ -393,6 +396,7 @@ func (r row) Scan(dest ...any) error {
 
 // queryRow runs a one-row read query through its prepared statement.
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) row {
+	db.reads.Add(1)
 	s, err := db.prepared(ctx, q)
 	if err != nil {
 		return row{err: err, db: db}
