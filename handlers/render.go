@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +29,9 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 	if err := page.Render(ctx, buf); err != nil {
 		return err
 	}
+	// Its length known, the page goes out in one piece rather than in
+	// chunks.
+	c.Response().Header()["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
