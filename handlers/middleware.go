@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/store"
 )
 
 // Session keys. The session holds ids only; everything else is read from
@@ -55,9 +56,21 @@ const (
 // memberships returns the logged-in profile's place in every organisation,
 // as loadProfile read it from the database in this request, and whether it
 // did.
-func memberships(ctx context.Context) ([]switchboard.Membership, bool) {
-	list, ok := ctx.Value(membershipsKey).([]switchboard.Membership)
+func memberships(ctx context.Context) ([]store.OrgMembership, bool) {
+	list, ok := ctx.Value(membershipsKey).([]store.OrgMembership)
 	return list, ok
+}
+
+// orgHolds returns what loadProfile read, with the membership, about
+// whether organisation id defines custom roles and has pending
+// invitations, and whether that can be trusted: on a GET, which changes
+// nothing, it can; after a POST the lists are read again.
+func orgHolds(c echo.Context, id int64) (*store.OrgMembership, bool) {
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		return nil, false
+	}
+	om, err := findMembership(c.Request().Context(), id)
+	return om, err == nil
 }
 
 // sessionLoaded reports whether the session of the request was loaded;
@@ -488,8 +501,11 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return errOrgNotFound
 		}
-		m, err := findMembership(ctx, id)
-		if err != nil {
+		var m *switchboard.Membership
+		om, err := findMembership(ctx, id)
+		if err == nil {
+			m = &om.Membership
+		} else {
 			// Not among them: read again on its own, as before, so the
 			// answer (a 404, or why access was removed) is unchanged.
 			m, err = s.db.FindMembership(ctx, id, p.ID)
@@ -511,7 +527,7 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 
 // findMembership returns the membership of organisation id among those
 // loadProfile read in this request.
-func findMembership(ctx context.Context, id int64) (*switchboard.Membership, error) {
+func findMembership(ctx context.Context, id int64) (*store.OrgMembership, error) {
 	list, _ := memberships(ctx)
 	for i := range list {
 		if list[i].Org.ID == id {

@@ -31,15 +31,24 @@ func readsOf(t *testing.T, a *app, c *client, path string) int64 {
 func TestPageQueries(t *testing.T) {
 	a := newApp(t)
 	owner := a.signup("owner@example.com", "Acme")
-	wantStatus(t, owner.post("/orgs/new", url.Values{"name": {"Beta"}}), http.StatusSeeOther)
 	seedMembers(t, a, owner.org, 60)
-	a.invite(owner, owner.org, "pending@example.com", "sender")
+	// Beta has a custom role and an invitation waiting: its members page
+	// lists them too.
+	res := owner.post("/orgs/new", url.Values{"name": {"Beta"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	beta, err := parseInt(strings.TrimPrefix(res.location, "/orgs/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, owner.post(path(beta, "roles"), url.Values{"name": {"Auditor"}, "permissions": {"members"}}), http.StatusSeeOther)
+	a.invite(owner, beta, "pending@example.com", "sender")
 	for _, tc := range []struct {
 		path string
 		max  int64
 		what string
 	}{
-		{path(owner.org, "members"), 5, "session, profile with memberships, members, roles, pending invitations"},
+		{path(owner.org, "members"), 3, "session, profile with memberships, members"},
+		{path(beta, "members"), 5, "session, profile with memberships, members, roles, pending invitations"},
 		{path(owner.org, ""), 3, "session, profile with memberships, counts"},
 		{"/account", 2, "session, profile with memberships"},
 	} {
@@ -49,6 +58,15 @@ func TestPageQueries(t *testing.T) {
 			t.Errorf("GET %s costs %d queries, want at most %d (%s)", tc.path, n, tc.max, tc.what)
 		}
 	}
+	// The lists a page skips when the organisation holds none are there as
+	// soon as it does, on the very next view.
+	wantContains(t, owner.get(path(beta, "members")), `<option value="custom:`, ">Auditor</option>", "pending@example.com")
+	res = owner.get(path(owner.org, "members"))
+	wantContains(t, res, "No invitation is waiting")
+	wantNotContains(t, res, "Auditor")
+	wantStatus(t, owner.post(path(owner.org, "roles"), url.Values{"name": {"Reviewer"}, "permissions": {"members"}}), http.StatusSeeOther)
+	a.invite(owner, owner.org, "later@example.com", "sender")
+	wantContains(t, owner.get(path(owner.org, "members")), ">Reviewer</option>", "later@example.com")
 }
 
 // TestAuthorizationReadPerRequest: the membership a page is authorized by

@@ -52,6 +52,26 @@ func TestFindProfileWithMemberships(t *testing.T) {
 		if list[0].Org.ID != acme.ID || !list[0].IsOwner() {
 			t.Errorf("first = %+v, want Ada's company, owned", list[0].Org)
 		}
+		for _, m := range list {
+			if wantRoles, wantPending := m.Org.ID == zeta.ID, false; m.HasCustomRoles != wantRoles || m.HasPending != wantPending {
+				t.Errorf("organisation %d: custom roles %v, pending %v; want %v, %v", m.Org.ID, m.HasCustomRoles, m.HasPending, wantRoles, wantPending)
+			}
+		}
+	})
+
+	t.Run("what each organisation holds, as it is now", func(t *testing.T) {
+		inv, _ := invite(t, db, beta, bob, "new@example.com", switchboard.BuiltinRole(switchboard.RoleSender))
+		_, list, err := db.FindProfileWithMemberships(ctx, ada.ID)
+		must(t, err)
+		if b := list[2]; b.Org.ID != beta.ID || !b.HasPending || b.HasCustomRoles {
+			t.Errorf("Bob's company: pending %v, custom roles %v; want an invitation pending and no role", b.HasPending, b.HasCustomRoles)
+		}
+		must(t, db.CancelInvitation(ctx, actorOf(bob), beta.ID, inv.ID))
+		_, list, err = db.FindProfileWithMemberships(ctx, ada.ID)
+		must(t, err)
+		if list[2].HasPending {
+			t.Error("a cancelled invitation still counts as pending")
+		}
 	})
 
 	t.Run("a profile in no organisation", func(t *testing.T) {
