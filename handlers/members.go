@@ -41,9 +41,14 @@ func decodeCursor(s string) store.MemberCursor {
 // grantable returns the roles the member may give: built-in and custom
 // roles they hold every permission of, never Owner.
 func (s *Server) grantable(c echo.Context, m *switchboard.Membership) ([]switchboard.Role, error) {
-	roles, err := s.db.CustomRoles(c.Request().Context(), m.Org.ID)
-	if err != nil {
-		return nil, err
+	var roles []switchboard.Role
+	// An organisation without roles of its own, as read with the
+	// membership in this request, has none to read.
+	if om, ok := orgHolds(c, m.Org.ID); !ok || om.HasCustomRoles {
+		var err error
+		if roles, err = s.db.CustomRoles(c.Request().Context(), m.Org.ID); err != nil {
+			return nil, err
+		}
 	}
 	var list []switchboard.Role
 	for _, r := range switchboard.BuiltinRoles {
@@ -76,6 +81,10 @@ func (s *Server) membersPage(c echo.Context) (views.MembersPage, error) {
 	page.Members, page.NextCursor = members, encodeCursor(next)
 	if page.Grantable, err = s.grantable(c, m); err != nil {
 		return page, err
+	}
+	if om, ok := orgHolds(c, m.Org.ID); ok && !om.HasPending {
+		// None waits, as read with the membership in this request.
+		return page, nil
 	}
 	page.Pending, page.PendingAll, err = s.db.ListPendingInvitations(ctx, m.Org.ID, 100)
 	return page, err

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,12 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/store"
 )
 
 // Session keys. The session holds ids only; everything else is read from
@@ -45,7 +48,30 @@ const (
 	// sessionLoadedKey is set once scs loaded the session: an error raised
 	// before (an oversized body) renders its page without one.
 	sessionLoadedKey
+	// membershipsKey holds the logged-in profile's memberships, read with
+	// the profile in this request (see loadProfile).
+	membershipsKey
 )
+
+// memberships returns the logged-in profile's place in every organisation,
+// as loadProfile read it from the database in this request, and whether it
+// did.
+func memberships(ctx context.Context) ([]store.OrgMembership, bool) {
+	list, ok := ctx.Value(membershipsKey).([]store.OrgMembership)
+	return list, ok
+}
+
+// orgHolds returns what loadProfile read, with the membership, about
+// whether organisation id defines custom roles and has pending
+// invitations, and whether that can be trusted: on a GET, which changes
+// nothing, it can; after a POST the lists are read again.
+func orgHolds(c echo.Context, id int64) (*store.OrgMembership, bool) {
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		return nil, false
+	}
+	om, err := findMembership(c.Request().Context(), id)
+	return om, err == nil
+}
 
 // sessionLoaded reports whether the session of the request was loaded;
 // scs panics on a context without one.
@@ -67,13 +93,21 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := next(c); err != nil {
 			s.handleError(err, c)
 		}
-		attrs := []any{"id", id, "method", c.Request().Method, "path", logPath(c.Request()),
-			"status", c.Response().Status, "bytes", c.Response().Size,
-			"duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP()}
-		if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
-			attrs = append(attrs, "profile", p.ID)
+		ctx := c.Request().Context()
+		if !s.logger.Enabled(ctx, slog.LevelInfo) {
+			return nil
 		}
-		s.logger.Info("request", attrs...)
+		// Typed attributes, in an array on the stack: the same line as
+		// Info with key-value pairs, without boxing each value.
+		attrs := [...]slog.Attr{slog.String("id", id), slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request())),
+			slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+			slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.String("ip", c.RealIP()), {}}
+		n := len(attrs) - 1
+		if p := switchboard.ProfileFromContext(ctx); p != nil {
+			attrs[n] = slog.Int64("profile", p.ID)
+			n++
+		}
+		s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 		return nil
 	}
 }
@@ -96,6 +130,14 @@ var longRun = regexp.MustCompile(`[A-Za-z0-9_\-]{20,}`)
 // extra segments, case, backslashes or encoded slashes: the route did not
 // need to match (a 404 or 405 matches none) for the token to be there.
 func tokenPattern(path string) (string, bool) {
+	if !mayHoldToken(path) {
+		return "", false
+	}
+	return tokenShape(path)
+}
+
+// tokenShape is tokenPattern's full look at path.
+func tokenShape(path string) (string, bool) {
 	shape := path
 	for i := 0; i < 3 && strings.Contains(shape, "%"); i++ {
 		u, err := url.PathUnescape(shape)
@@ -129,6 +171,60 @@ func tokenPattern(path string) (string, bool) {
 	return "", false
 }
 
+// mayHoldToken reports whether path could have the shape of a token
+// route, by a quick look that spares every other request the full one: a
+// path of plain ASCII without '%' or a backslash decodes and folds to
+// itself, so it can only if it holds one of the routes' first segments in
+// some case.
+// Anything else (an escape, a backslash, a non-ASCII letter that folds to
+// an ASCII one) gets the full look.
+func mayHoldToken(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; c >= utf8.RuneSelf || c == '%' || c == '\\' {
+			return true
+		}
+	}
+	for _, r := range tokenRoutes {
+		if containsFold(path, r.prefix[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s holds lower, a lower-case ASCII word, in
+// any ASCII case.
+func containsFold(s, lower string) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for j < len(lower) && s[i+j]|0x20 == lower[j] {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLongRun reports whether s holds a run of characters long enough to be
+// a token (longRun), without the regular expression's cost on the paths
+// that do not.
+func hasLongRun(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			if run++; run >= 20 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
 // logPath is the path of r as every log line writes it: a token route by
 // its pattern, and, in any other path, a run of characters long enough to
 // be a token (one pasted into a mistyped link) blanked out.
@@ -138,6 +234,9 @@ func logPath(r *http.Request) string {
 	}
 	if p, ok := tokenPattern(r.URL.EscapedPath()); ok {
 		return p
+	}
+	if !hasLongRun(r.URL.Path) {
+		return r.URL.Path
 	}
 	return longRun.ReplaceAllString(r.URL.Path, "…")
 }
@@ -182,6 +281,17 @@ func randomID() string {
 const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), " +
 	"hid=(), magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
 
+// The fixed values of the security headers, shared by every answer.
+var (
+	headerPermissionsPolicy = []string{permissionsPolicy}
+	headerNosniff           = []string{"nosniff"}
+	headerDeny              = []string{"DENY"}
+	headerSameOrigin        = []string{"same-origin"}
+	headerNoReferrer        = []string{"no-referrer"}
+	headerNoStore           = []string{"no-store"}
+	headerHSTS              = []string{"max-age=63072000; includeSubDomains"}
+)
+
 // securityHeaders sets the headers every answer carries, and a fresh CSP
 // nonce for the page.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
@@ -190,23 +300,26 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		// Nonces only in script-src: the panel ships no script file of its
 		// own, so 'self' would only widen what an injected tag could load.
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; "+
-			"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-		h.Set("Permissions-Policy", permissionsPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// The keys are written canonical and the fixed values shared (Set
+		// and Add replace a value, never change it in place), which spares
+		// each request the canonicalising and the copies.
+		h["Content-Security-Policy"] = []string{"default-src 'self'; script-src 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
+			"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"}
+		h["Permissions-Policy"] = headerPermissionsPolicy
+		h["X-Content-Type-Options"] = headerNosniff
+		h["X-Frame-Options"] = headerDeny
+		h["Referrer-Policy"] = headerSameOrigin
+		h["Cross-Origin-Opener-Policy"] = headerSameOrigin
 		// Pages hold personal data: no copy in any cache (the static files
 		// set their own caching).
-		h.Set("Cache-Control", "no-store")
+		h["Cache-Control"] = headerNoStore
 		if _, ok := tokenPattern(c.Request().URL.Path); ok {
 			// Its URL holds a token: no Referer takes it elsewhere, whatever
 			// the answer.
-			h.Set("Referrer-Policy", "no-referrer")
+			h["Referrer-Policy"] = headerNoReferrer
 		}
 		if s.secure() {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = headerHSTS
 		}
 		c.SetRequest(c.Request().WithContext(templ.WithNonce(c.Request().Context(), nonce)))
 		return next(c)
@@ -262,8 +375,11 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // loadProfile puts the logged-in profile, read from the database now, in
-// the request's context. A session whose profile is gone, whose password
-// changed since, or that was idle too long, is ended.
+// the request's context, with its place in every organisation, read in the
+// same query: loadMembership authorizes from it and the layout's switcher
+// lists it, so a page inside an organisation reads the database once for
+// all three, and still on every request. A session whose profile is gone,
+// whose password changed since, or that was idle too long, is ended.
 func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -273,7 +389,7 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		now := s.db.Now()
 		seen := time.Unix(s.sessions.GetInt64(ctx, sessionSeen), 0)
-		p, err := s.db.FindProfile(ctx, id)
+		p, list, err := s.db.FindProfileWithMemberships(ctx, id)
 		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND || (err == nil && p.AuthEpoch != s.sessions.GetInt64(ctx, sessionEpoch)) || now.Sub(seen) > s.cfg.SessionIdle {
 			if err := s.sessions.Destroy(ctx); err != nil {
 				return err
@@ -294,7 +410,8 @@ func (s *Server) loadProfile(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithProfile(ctx, p)))
+		ctx = context.WithValue(switchboard.NewContextWithProfile(ctx, p), membershipsKey, list)
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }
@@ -368,10 +485,11 @@ func (s *Server) requireProfile(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadMembership reads, for every request inside /orgs/:org, the
-// organisation and the profile's place in it from the database. An
-// organisation the profile is not a member of answers 404, as one that does
-// not exist.
+// loadMembership finds, for every request inside /orgs/:org, the
+// organisation and the profile's place in it among the memberships
+// loadProfile read from the database for this very request (never from an
+// earlier one, nor from the session). An organisation the profile is not a
+// member of answers 404, as one that does not exist.
 func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -383,7 +501,15 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return errOrgNotFound
 		}
-		m, err := s.db.FindMembership(ctx, id, p.ID)
+		var m *switchboard.Membership
+		om, err := findMembership(ctx, id)
+		if err == nil {
+			m = &om.Membership
+		} else {
+			// Not among them: read again on its own, as before, so the
+			// answer (a 404, or why access was removed) is unchanged.
+			m, err = s.db.FindMembership(ctx, id, p.ID)
+		}
 		if switchboard.ErrorCode(err) == switchboard.ENOTFOUND && c.Path() == "/orgs/:org" {
 			return s.removedFrom(c, id, p.ID, err)
 		} else if err != nil {
@@ -397,6 +523,18 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(switchboard.NewContextWithMembership(ctx, m)))
 		return next(c)
 	}
+}
+
+// findMembership returns the membership of organisation id among those
+// loadProfile read in this request.
+func findMembership(ctx context.Context, id int64) (*store.OrgMembership, error) {
+	list, _ := memberships(ctx)
+	for i := range list {
+		if list[i].Org.ID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, errOrgNotFound
 }
 
 var errOrgNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "This organisation does not exist, or you are not a member of it.")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +29,9 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 	if err := page.Render(ctx, buf); err != nil {
 		return err
 	}
+	// Its length known, the page goes out in one piece rather than in
+	// chunks.
+	c.Response().Header()["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
@@ -65,11 +69,22 @@ func (s *Server) chromeContext(c echo.Context) (context.Context, error) {
 		ch.CSRF = func() string { return s.csrfToken(ctx) }
 	}
 	if ch.Profile != nil {
-		orgs, err := s.db.ListMemberships(ctx, ch.Profile.ID)
-		if err != nil {
-			return nil, err
+		// A GET changes nothing, so the memberships read with the profile
+		// at the start of the request are still the ones to list; after a
+		// POST (a new organisation, a departure) they are read again.
+		list, ok := memberships(ctx)
+		if m := c.Request().Method; ok && (m == http.MethodGet || m == http.MethodHead) {
+			ch.Orgs = make([]switchboard.OrgSummary, len(list))
+			for i, m := range list {
+				ch.Orgs[i] = switchboard.OrgSummary{ID: m.Org.ID, Name: m.Org.Name, Role: m.Member.Role, OwnerOnlyMembers: m.Org.OwnerOnlyMembers}
+			}
+		} else {
+			orgs, err := s.db.ListMemberships(ctx, ch.Profile.ID)
+			if err != nil {
+				return nil, err
+			}
+			ch.Orgs = orgs
 		}
-		ch.Orgs = orgs
 	}
 	return views.WithChrome(ctx, ch), nil
 }

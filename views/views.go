@@ -27,14 +27,18 @@ type Chrome struct {
 	// needs, so the switcher can keep the person on the same section.
 	Section     string
 	SectionPerm switchboard.Permission
+
+	// csrfToken is CSRF's answer, kept for the page's other forms.
+	csrfToken string
 }
 
-// csrf is the token for a form's hidden field.
+// csrf is the token for a form's hidden field: asked of CSRF once per
+// page, however many forms the page has.
 func (c *Chrome) csrf() string {
-	if c.CSRF == nil {
-		return ""
+	if c.csrfToken == "" && c.CSRF != nil {
+		c.csrfToken = c.CSRF()
 	}
-	return c.CSRF()
+	return c.csrfToken
 }
 
 type chromeKey struct{}
