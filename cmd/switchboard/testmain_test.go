@@ -2,10 +2,10 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"switchboard/store/storetest"
 	"syscall"
 	"testing"
 )
@@ -20,22 +20,9 @@ const skipLine = "switchboard browser tests skipped: " + noChromium
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if p, err := chromiumPath(); p == "" && err == nil && os.Getenv("SWITCHBOARD_BROWSER") != "required" {
-		announce(skipLine)
+		storetest.Announce(skipLine)
 	}
 	os.Exit(m.Run())
-}
-
-// announce prints line to standard error, and to the terminal as well when
-// the go command holds standard error back: `go test ./...` shows a
-// passing package's output only with -v.
-func announce(line string) {
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 && !testing.Verbose() {
-		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-			fmt.Fprintln(tty, line)
-			tty.Close()
-		}
-	}
-	fmt.Fprintln(os.Stderr, line)
 }
 
 // TestBrowserSkipIsAnnounced runs this test binary again with no Chromium
