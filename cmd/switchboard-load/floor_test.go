@@ -58,7 +58,7 @@ func BenchmarkMembersPageVsFloor(b *testing.B) {
 	}
 	res.Body.Close()
 	orgPath := res.Header.Get("Location")
-	if err := seed(path, strings.TrimPrefix(orgPath, "/orgs/"), 10000); err != nil {
+	if err := seed(db, path, strings.TrimPrefix(orgPath, "/orgs/"), 10000); err != nil {
 		b.Fatal(err)
 	}
 	cookies := jar.Cookies(mustParse(ts.URL))
