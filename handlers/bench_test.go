@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"switchboard/store/storetest"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -56,6 +57,13 @@ func seedMembers(tb testing.TB, a *app, org int64, n int) {
 	// The rows went in behind the store's back: build their search index.
 	if err := a.db.ReindexMembers(context.Background(), org); err != nil {
 		tb.Fatal(err)
+	}
+	// Statistics for PostgreSQL's planner, as its autovacuum gathers after a
+	// load this size. (SQLite gathers none by itself, and plans without.)
+	if storetest.Postgres() {
+		if _, err := raw.Exec(`ANALYZE`); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 

@@ -115,7 +115,7 @@ func Rebind(q string) string {
 // reads and writes: PostgreSQL has no single writer to queue behind.
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	name := redactURL(dsn)
-	pool, err := sql.Open("pgx", dsn)
+	pool, err := sql.Open("pgx", withGenericPlans(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("the PostgreSQL database %s could not be opened (%v)", name, err)
 	}
@@ -127,6 +127,26 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, db.startError(err)
 	}
 	return db, nil
+}
+
+// withGenericPlans adds plan_cache_mode=force_generic_plan to dsn unless it
+// names a plan_cache_mode of its own. The store's queries are prepared once
+// and run with other keys each time, and every one of them walks an index
+// by its key; left to itself, PostgreSQL plans a query with LIMIT ? again
+// on every run (its generic plan cannot see the limit, so it never looks
+// cheaper), which took a third of the members page's time (460 µs against
+// 290 µs for a page of 50 at 10,000 members).
+func withGenericPlans(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // pgx says what is wrong with it
+	}
+	q := u.Query()
+	if q.Get("plan_cache_mode") == "" {
+		q.Set("plan_cache_mode", "force_generic_plan")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // PostgresConnections is how many connections one process keeps to
