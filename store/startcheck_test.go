@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"switchboard/store"
+	"switchboard/store/storetest"
 )
 
 // wantStartError fails unless err is one line that names path and holds
@@ -135,4 +137,34 @@ func BenchmarkOpenQuickCheck(b *testing.B) {
 		must(b, db.Close())
 	}
 	b.ReportMetric(float64(info.Size())/(1<<20), "MB")
+}
+
+// TestOpenPostgresErrorsSayWhatToCheck: a server that does not answer and a
+// database that does not exist each stop the start with one line saying
+// what to check, naming the database without its password.
+func TestOpenPostgresErrorsSayWhatToCheck(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("needs PostgreSQL: runs in the PostgreSQL pass")
+	}
+	u, err := url.Parse(os.Getenv(storetest.URLVariable))
+	must(t, err)
+	u.User = url.UserPassword("switchboard", "sekrit-password")
+
+	down := *u
+	down.Host = "127.0.0.1:1"
+	_, err = store.Open(ctx, down.String())
+	if err == nil || !strings.Contains(err.Error(), "could not be reached") {
+		t.Errorf("a server that does not answer: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "sekrit") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+
+	missing := *u
+	missing.User = nil
+	missing.Path = "/no_such_database_here"
+	_, err = store.Open(ctx, missing.String())
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("a database that does not exist: %v", err)
+	}
 }
