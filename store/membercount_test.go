@@ -113,8 +113,11 @@ func TestMemberCountParallel(t *testing.T) {
 			p := &switchboard.Profile{Email: fmt.Sprintf("joining%d@example.com", i), FirstName: "Jo", LastName: fmt.Sprintf("Joining%d", i)}
 			// Each link accepted three times at once: one joins.
 			var joined sync.WaitGroup
+			// Each caller has its own copy of the profile: on PostgreSQL the
+			// transactions run side by side, and the store writes into p.
 			for range 3 {
-				joined.Go(func() { db.AcceptInvitation(ctx, hashes[i], p, "192.0.2.20") })
+				q := *p
+				joined.Go(func() { db.AcceptInvitation(ctx, hashes[i], &q, "192.0.2.20") })
 			}
 			if _, err := db.AcceptInvitationAsNewProfile(ctx, hashes[i], p, "hash", "192.0.2.20"); err != nil && switchboard.ErrorCode(err) != switchboard.EGONE {
 				t.Errorf("accept %d: %v", i, err)
