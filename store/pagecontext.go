@@ -26,7 +26,7 @@ const profileWithMembershipsQuery = `SELECT p.id, p.email, p.first_name, p.last_
 	LEFT JOIN organisations o ON o.id = m.org_id
 	LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
 	WHERE p.id = ?
-	ORDER BY LOWER(o.name), o.id`
+	ORDER BY o.name COLLATE NOCASE, o.id`
 
 // OrgMembership is a profile's place in one organisation, and whether the
 // organisation holds what the members page lists besides its members.
