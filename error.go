@@ -18,6 +18,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // 403: logged in, but the role does not allow it
 	EGONE         = "gone"         // 410: used, expired or cancelled
 	ETOOMANY      = "too_many"     // 429: rate limited
+	EPAYMENT      = "payment"      // 422 on pages, 402 in the API: the balance (or budget) does not cover it
 )
 
 // Error is an error that people may read. Message is a full sentence shown on

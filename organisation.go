@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,6 +15,9 @@ type Organisation struct {
 	VATNumber   string
 	Address     string
 	BillingMail string
+	// Country is the ISO 3166-1 alpha-2 code of the company's country
+	// ("EE"): the country of phone numbers typed without a country code.
+	Country string
 	// OwnerOnlyMembers switches the Members section to owner-only.
 	OwnerOnlyMembers bool
 	CreatedAt        time.Time
@@ -28,6 +32,10 @@ func (o *Organisation) Validate() error {
 	validateOptional(f, "address", o.Address, 500)
 	if o.BillingMail != "" {
 		ValidateEmail(f, "billing_email", o.BillingMail)
+	}
+	o.Country = strings.ToUpper(strings.TrimSpace(o.Country))
+	if c := o.Country; c != "" && (len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z') {
+		f.Add("country", "Choose the country from the list.")
 	}
 	return f.Err()
 }

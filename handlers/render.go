@@ -161,7 +161,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		page.Status, page.Title = http.StatusGone, "This link no longer works"
 	case code == switchboard.ETOOMANY:
 		page.Status, page.Title = http.StatusTooManyRequests, "Too many attempts"
-	case code == switchboard.EINVALID, code == switchboard.ECONFLICT:
+	case code == switchboard.EINVALID, code == switchboard.ECONFLICT, code == switchboard.EPAYMENT:
 		page.Status, page.Title = http.StatusUnprocessableEntity, "This could not be done"
 	default:
 		attrs := []any{"err", err, "method", c.Request().Method, "path", logPath(c.Request())}

@@ -15,6 +15,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
+	"switchboard"
 	"switchboard/store"
 )
 
@@ -35,6 +36,23 @@ type Config struct {
 	// session after a while.
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	// Currency and Prices price messages and show money; by default EUR
+	// and the built-in price table.
+	Currency switchboard.Currency
+	Prices   *switchboard.PriceTable
+	// Payments is "manual" (default: invoices wait for the operator) or
+	// "test" (paid at once).
+	Payments string
+	// Seller is the operator's company, copied onto each invoice.
+	Seller switchboard.Party
+	// DefaultSender is the From every organisation may use (default
+	// "Switchboard").
+	DefaultSender string
+	// GatewaySecret checks the signature of the webhook gateway's calls
+	// (delivery reports, incoming messages); empty refuses them all.
+	GatewaySecret string
+	// Deliveries is woken when messages are queued; may be nil.
+	Deliveries Notifier
 	// HashConcurrency is how many password hashes may run at once; by
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.
@@ -68,6 +86,18 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.SessionLifetime == 0 {
 		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = switchboard.DefaultCurrency
+	}
+	if cfg.Prices == nil {
+		cfg.Prices = switchboard.DefaultPrices()
+	}
+	if cfg.Payments == "" {
+		cfg.Payments = "manual"
+	}
+	if cfg.DefaultSender == "" {
+		cfg.DefaultSender = "Switchboard"
 	}
 	if cfg.HashConcurrency == 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
@@ -152,6 +182,13 @@ func (s *Server) StartBackground(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// notifyDeliveries wakes the delivery worker after messages were queued.
+func (s *Server) notifyDeliveries() {
+	if s.cfg.Deliveries != nil {
+		s.cfg.Deliveries.Notify()
+	}
 }
 
 func (s *Server) notifyMail() {

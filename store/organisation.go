@@ -19,9 +19,9 @@ func sortName(first, last, email string) string {
 func (db *DB) insertOrganisation(ctx context.Context, tx *Tx, owner *switchboard.Profile, org *switchboard.Organisation) error {
 	org.CreatedAt = db.Now().UTC()
 	// Its owner is its first member: member_count starts at 1.
-	err := tx.QueryRowContext(ctx, `INSERT INTO organisations (name, legal_name, vat_number, address, billing_email, created_at, member_count)
-		VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING id`,
-		org.Name, org.LegalName, org.VATNumber, org.Address, org.BillingMail, millis(org.CreatedAt)).Scan(&org.ID)
+	err := tx.QueryRowContext(ctx, `INSERT INTO organisations (name, legal_name, vat_number, address, billing_email, country, created_at, member_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
+		org.Name, org.LegalName, org.VATNumber, org.Address, org.BillingMail, org.Country, millis(org.CreatedAt)).Scan(&org.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert organisation: %w", err)
 	}
@@ -85,10 +85,10 @@ func makeRole(kind string, customID int64, name, permissions string) switchboard
 	return r
 }
 
-const organisationColumns = `o.id, o.name, o.legal_name, o.vat_number, o.address, o.billing_email, o.owner_only_members, o.created_at`
+const organisationColumns = `o.id, o.name, o.legal_name, o.vat_number, o.address, o.billing_email, o.country, o.owner_only_members, o.created_at`
 
 func scanOrganisation(dest []any, o *switchboard.Organisation, created *int64) []any {
-	return append(dest, &o.ID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.OwnerOnlyMembers, created)
+	return append(dest, &o.ID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &o.OwnerOnlyMembers, created)
 }
 
 // FindMembership returns the organisation orgID and the profile's place in
@@ -154,8 +154,8 @@ func (db *DB) UpdateOrganisation(ctx context.Context, actor switchboard.Actor, o
 		if err := tx.lockOrganisation(ctx, o.ID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE organisations SET name = ?, legal_name = ?, vat_number = ?, address = ?, billing_email = ? WHERE id = ?`,
-			o.Name, o.LegalName, o.VATNumber, o.Address, o.BillingMail, o.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE organisations SET name = ?, legal_name = ?, vat_number = ?, address = ?, billing_email = ?, country = ? WHERE id = ?`,
+			o.Name, o.LegalName, o.VATNumber, o.Address, o.BillingMail, o.Country, o.ID)
 		if err != nil {
 			return fmt.Errorf("store: update organisation %d: %w", o.ID, err)
 		}

@@ -17,7 +17,7 @@ import (
 // invitations_pending). LOWER(name) orders as SQLite's NOCASE does (ASCII letters folded) and is
 // SQL PostgreSQL accepts too.
 const profileWithMembershipsQuery = `SELECT p.id, p.email, p.first_name, p.last_name, p.language, p.time_zone, p.auth_epoch, p.privilege_epoch, COALESCE(p.last_org_id, 0), p.created_at,
-	o.id, COALESCE(o.name, ''), COALESCE(o.legal_name, ''), COALESCE(o.vat_number, ''), COALESCE(o.address, ''), COALESCE(o.billing_email, ''), o.owner_only_members, COALESCE(o.created_at, 0),
+	o.id, COALESCE(o.name, ''), COALESCE(o.legal_name, ''), COALESCE(o.vat_number, ''), COALESCE(o.address, ''), COALESCE(o.billing_email, ''), COALESCE(o.country, ''), o.owner_only_members, COALESCE(o.created_at, 0),
 	COALESCE(m.role, ''), COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), COALESCE(m.joined_at, 0),
 	EXISTS (SELECT 1 FROM roles x WHERE x.org_id = o.id),
 	EXISTS (SELECT 1 FROM invitations x WHERE x.org_id = o.id AND x.accepted_at IS NULL AND x.cancelled_at IS NULL)
@@ -66,7 +66,7 @@ func (db *DB) FindProfileWithMemberships(ctx context.Context, profileID int64) (
 			roles, pending         bool
 		)
 		err := rows.Scan(&q.ID, &q.Email, &q.FirstName, &q.LastName, &q.Language, &q.TimeZone, &q.AuthEpoch, &q.PrivilegeEpoch, &q.LastOrgID, &profileCreated,
-			&orgID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &ownerOnly, &orgCreated,
+			&orgID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &ownerOnly, &orgCreated,
 			&kind, &roleID, &roleName, &perms, &joined, &roles, &pending)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: find profile %d with its organisations: %w", profileID, err)

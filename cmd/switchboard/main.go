@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"switchboard"
 	"switchboard/handlers"
 	"switchboard/mail"
 	"switchboard/store"
@@ -37,6 +38,13 @@ func main() {
 	}
 	if m.BackupTo != "" {
 		if err := m.Backup(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(m.Command) > 0 {
+		if err := m.RunCommand(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "switchboard:", err)
 			os.Exit(1)
 		}
@@ -70,6 +78,23 @@ type Config struct {
 	SMTPURL        string
 	MailFrom       string
 	TrustedProxies []*net.IPNet
+
+	// Currency is the instance's currency; Prices the price table (the
+	// built-in one, or --prices FILE.csv).
+	Currency switchboard.Currency
+	Prices   *switchboard.PriceTable
+	// Payments says how invoices get paid: "manual" (the operator marks
+	// them paid) or "test" (paid at once).
+	Payments string
+	// Seller is the operator's company, printed on invoices.
+	Seller switchboard.Party
+	// DefaultSender is the From every organisation may use without
+	// applying for a sender name.
+	DefaultSender string
+	// Gateway is "log" or the webhook's http(s):// URL; GatewaySecret
+	// signs what goes to it and checks what comes back.
+	Gateway       string
+	GatewaySecret string
 }
 
 // Main is the running program. Tests start one on port 0 with a temporary
@@ -83,7 +108,11 @@ type Main struct {
 	// SQLite database into that empty PostgreSQL database instead of
 	// serving.
 	MigrateTo string
-	// Stdout receives the logs.
+	// Command is set by the operator's commands ("invoices mark-paid
+	// INV-2026-000001", "sender-names list"): run it (see commands) instead
+	// of serving.
+	Command []string
+	// Stdout receives the logs, and what the operator's commands print.
 	Stdout io.Writer
 
 	DB       *store.DB
@@ -98,7 +127,10 @@ type Main struct {
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Config: Config{Addr: "localhost:8080", DB: "switchboard.db", MailFrom: "switchboard@localhost"}}
+	return &Main{Stdout: os.Stdout, Config: Config{
+		Addr: "localhost:8080", DB: "switchboard.db", MailFrom: "switchboard@localhost",
+		Currency: switchboard.DefaultCurrency, Payments: "manual", DefaultSender: "Switchboard", Gateway: "log",
+	}}
 }
 
 // ParseFlags reads args and the environment (each flag --name has the
@@ -119,10 +151,23 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	smtpURL := fs.String("smtp-url", env("smtp-url", ""), "SMTP server: smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required to insist) or smtps://… (implicit TLS); empty prints emails to the log")
 	mailFrom := fs.String("mail-from", env("mail-from", m.Config.MailFrom), "sender address of emails")
 	proxies := fs.String("trusted-proxies", env("trusted-proxies", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is trusted")
+	currency := fs.String("currency", env("currency", string(m.Config.Currency)), "currency of balances, prices and invoices (ISO 4217 code)")
+	prices := fs.String("prices", env("prices", ""), "price table CSV file (header country,prefix,price); empty uses the built-in table")
+	payments := fs.String("payments", env("payments", m.Config.Payments), "how invoices get paid: manual (marked paid with \"switchboard invoices mark-paid NUMBER\") or test (paid at once)")
+	sellerName := fs.String("seller-name", env("seller-name", m.Config.Seller.Name), "the operator's company name, printed on invoices")
+	sellerAddress := fs.String("seller-address", env("seller-address", m.Config.Seller.Address), "the operator's address, printed on invoices (\\n for a new line)")
+	sellerCountry := fs.String("seller-country", env("seller-country", m.Config.Seller.Country), "the operator's country (two-letter code), printed on invoices")
+	sellerVAT := fs.String("seller-vat", env("seller-vat", m.Config.Seller.VATNumber), "the operator's VAT number, printed on invoices")
+	sellerEmail := fs.String("seller-email", env("seller-email", m.Config.Seller.Email), "the operator's billing email, printed on invoices")
+	defaultSender := fs.String("default-sender", env("default-sender", m.Config.DefaultSender), "the sender name every organisation may send from without applying")
+	gateway := fs.String("gateway", env("gateway", m.Config.Gateway), "where messages leave: log (written to the log and marked delivered) or the webhook's http(s):// URL")
+	gatewaySecret := fs.String("gateway-secret", env("gateway-secret", m.Config.GatewaySecret), "the secret that signs webhook calls both ways (required with a webhook --gateway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch {
+	case fs.NArg() > 0 && commands[fs.Arg(0)] != nil:
+		m.Command = fs.Args()
 	case fs.NArg() == 2 && fs.Arg(0) == "backup":
 		m.BackupTo = fs.Arg(1)
 	case fs.NArg() > 0 && fs.Arg(0) == "backup":
@@ -138,7 +183,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	case fs.NArg() > 0 && fs.Arg(0) == "migrate-to":
 		return errors.New("migrate-to: name the PostgreSQL database to copy into, as in: switchboard --db switchboard.db migrate-to postgres://switchboard:PASSWORD@localhost/switchboard")
 	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q; the commands are \"backup FILE\" and \"migrate-to postgres://…\"; see --help", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q; the commands are %s; see --help", fs.Arg(0), commandList())
 	}
 
 	host, port, err := net.SplitHostPort(*addr)
@@ -197,6 +242,48 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		}
 		m.Config.TrustedProxies = append(m.Config.TrustedProxies, n)
 	}
+
+	m.Config.Currency = switchboard.Currency(strings.ToUpper(strings.TrimSpace(*currency)))
+	if !switchboard.ValidCurrency(m.Config.Currency) {
+		return fmt.Errorf("--currency: %q is not a currency code; give three letters such as EUR, USD or GBP", *currency)
+	}
+	m.Config.Prices = switchboard.DefaultPrices()
+	if *prices != "" {
+		f, err := os.Open(*prices)
+		if err != nil {
+			return fmt.Errorf("--prices: cannot read %s: %v", *prices, err)
+		}
+		t, err := switchboard.ParsePrices(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--prices: %s: %v", *prices, err)
+		}
+		m.Config.Prices = t
+	}
+	switch *payments {
+	case "manual", "test":
+		m.Config.Payments = *payments
+	default:
+		return fmt.Errorf("--payments: %q is not a payment setting; give manual (invoices marked paid by the operator) or test (paid at once)", *payments)
+	}
+	m.Config.Seller = switchboard.Party{
+		Name: strings.TrimSpace(*sellerName), Address: strings.ReplaceAll(strings.TrimSpace(*sellerAddress), `\n`, "\n"),
+		Country: strings.ToUpper(strings.TrimSpace(*sellerCountry)), VATNumber: strings.TrimSpace(*sellerVAT), Email: strings.TrimSpace(*sellerEmail),
+	}
+	m.Config.DefaultSender = strings.TrimSpace(*defaultSender)
+	if msg := switchboard.SenderNameProblem(m.Config.DefaultSender); msg != "" {
+		return fmt.Errorf("--default-sender: %q: %s", *defaultSender, msg)
+	}
+	m.Config.Gateway, m.Config.GatewaySecret = strings.TrimSpace(*gateway), *gatewaySecret
+	if m.Config.Gateway != "log" {
+		u, err := url.Parse(m.Config.Gateway)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--gateway: %q is neither log nor an http:// or https:// address of a webhook", m.Config.Gateway)
+		}
+		if len(m.Config.GatewaySecret) < 16 {
+			return errors.New("--gateway-secret: a webhook gateway needs a secret of at least 16 characters to sign its calls (both ways)")
+		}
+	}
 	return nil
 }
 
@@ -236,6 +323,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TrustedProxies: m.Config.TrustedProxies,
 		Logger:         m.logger,
 		Mail:           m.Worker,
+		Currency:       m.Config.Currency,
+		Prices:         m.Config.Prices,
+		Payments:       m.Config.Payments,
+		Seller:         m.Config.Seller,
+		DefaultSender:  m.Config.DefaultSender,
+		GatewaySecret:  m.Config.GatewaySecret,
 	})
 
 	m.listener = ln

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"switchboard"
+)
+
+// Money moves only here: each function runs inside the caller's write
+// transaction, so the movement, its ledger line and whatever caused it
+// (messages queued, an invoice paid) exist together or not at all
+// (SECURITY.md § Money and data).
+
+// debit takes amount from the organisation's balance by one conditional
+// UPDATE, which holds however many sends race: the row is changed only if
+// the balance covers the amount at the moment of writing. Not enough is an
+// EPAYMENT error with PRODUCT.md's words; the caller's transaction then
+// rolls back and nothing is queued. It writes the spend's ledger line and
+// returns its id, which the messages it paid for carry as batch_id.
+func (db *DB) debit(ctx context.Context, tx *Tx, orgID int64, amount switchboard.Money, cur switchboard.Currency, actorID int64, description string) (ledgerID int64, err error) {
+	if amount < 0 {
+		return 0, fmt.Errorf("store: debit of a negative amount %d", amount)
+	}
+	var after int64
+	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance`,
+		int64(amount), orgID, int64(amount)).Scan(&after)
+	if errors.Is(err, sql.ErrNoRows) {
+		var balance int64
+		if err := tx.QueryRowContext(ctx, `SELECT balance FROM organisations WHERE id = ?`, orgID).Scan(&balance); errors.Is(err, sql.ErrNoRows) {
+			return 0, notFound("organisation")
+		} else if err != nil {
+			return 0, fmt.Errorf("store: read balance of organisation %d: %w", orgID, err)
+		}
+		return 0, InsufficientBalance(cur, switchboard.Money(balance), amount)
+	} else if err != nil {
+		return 0, fmt.Errorf("store: debit organisation %d: %w", orgID, err)
+	}
+	return db.ledger(ctx, tx, switchboard.LedgerEntry{
+		OrgID: orgID, Kind: switchboard.LedgerSpend, Amount: -amount, Balance: switchboard.Money(after), Description: description,
+	}, actorID)
+}
+
+// InsufficientBalance is the error of a send the balance does not cover,
+// in PRODUCT.md's words.
+func InsufficientBalance(cur switchboard.Currency, balance, cost switchboard.Money) error {
+	return switchboard.Errorf(switchboard.EPAYMENT, "Your balance of %s does not cover this send of %s.", cur.Format(balance), cur.Format(cost))
+}
+
+// credit adds amount to the organisation's balance (a paid invoice, or a
+// refund) and writes the ledger line e (Kind, Description, InvoiceID or
+// MessageID set by the caller; Amount and Balance filled here).
+func (db *DB) credit(ctx context.Context, tx *Tx, e switchboard.LedgerEntry, amount switchboard.Money, actorID int64) (ledgerID int64, err error) {
+	if amount <= 0 {
+		return 0, fmt.Errorf("store: credit of a non-positive amount %d", amount)
+	}
+	var after int64
+	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance + ? WHERE id = ? RETURNING balance`, int64(amount), e.OrgID).Scan(&after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("organisation")
+	} else if err != nil {
+		return 0, fmt.Errorf("store: credit organisation %d: %w", e.OrgID, err)
+	}
+	e.Amount, e.Balance = amount, switchboard.Money(after)
+	return db.ledger(ctx, tx, e, actorID)
+}
+
+// ledger writes one ledger line.
+func (db *DB) ledger(ctx context.Context, tx *Tx, e switchboard.LedgerEntry, actorID int64) (int64, error) {
+	var actor, invoice, message any
+	if actorID != 0 {
+		actor = actorID
+	}
+	if e.InvoiceID != 0 {
+		invoice = e.InvoiceID
+	}
+	if e.MessageID != 0 {
+		message = e.MessageID
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO ledger (org_id, kind, amount, balance_after, description, invoice_id, message_id, actor_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.OrgID, string(e.Kind), int64(e.Amount), int64(e.Balance), e.Description, invoice, message, actor, millis(db.Now())).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: write ledger line of organisation %d: %w", e.OrgID, err)
+	}
+	return id, nil
+}
+
+// addUsage adds to the organisation's sums of the UTC day of at (messages,
+// parts, spent; refunded), in the transaction of the spend or refund.
+func addUsage(ctx context.Context, tx *Tx, orgID int64, at time.Time, messages, parts int, spent, refunded switchboard.Money) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (org_id, day, messages, parts, spent, refunded) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (org_id, day) DO UPDATE SET messages = usage_daily.messages + excluded.messages, parts = usage_daily.parts + excluded.parts,
+			spent = usage_daily.spent + excluded.spent, refunded = usage_daily.refunded + excluded.refunded`,
+		orgID, at.UTC().Format(time.DateOnly), messages, parts, int64(spent), int64(refunded))
+	if err != nil {
+		return fmt.Errorf("store: add usage of organisation %d: %w", orgID, err)
+	}
+	return nil
+}
+
+// Balance returns the organisation's balance.
+func (db *DB) Balance(ctx context.Context, orgID int64) (switchboard.Money, error) {
+	var b int64
+	err := db.queryRow(ctx, `SELECT balance FROM organisations WHERE id = ?`, orgID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("organisation")
+	} else if err != nil {
+		return 0, fmt.Errorf("store: read balance of organisation %d: %w", orgID, err)
+	}
+	return switchboard.Money(b), nil
+}
+
+// ListLedger returns up to limit ledger lines of the organisation, newest
+// first, older than the line before (0 for the newest), and the id to pass
+// as before for the next page (0 when there is none).
+func (db *DB) ListLedger(ctx context.Context, orgID, before int64, limit int) ([]switchboard.LedgerEntry, int64, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := db.query(ctx, `SELECT id, kind, amount, balance_after, description, COALESCE(invoice_id, 0), COALESCE(message_id, 0), created_at
+		FROM ledger WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list ledger of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var list []switchboard.LedgerEntry
+	for rows.Next() {
+		e := switchboard.LedgerEntry{OrgID: orgID}
+		var kind string
+		var amount, balance, created int64
+		if err := rows.Scan(&e.ID, &kind, &amount, &balance, &e.Description, &e.InvoiceID, &e.MessageID, &created); err != nil {
+			return nil, 0, fmt.Errorf("store: list ledger of organisation %d: %w", orgID, err)
+		}
+		e.Kind, e.Amount, e.Balance, e.CreatedAt = switchboard.LedgerKind(kind), switchboard.Money(amount), switchboard.Money(balance), fromMillis(created)
+		if e.Kind == switchboard.LedgerSpend {
+			e.BatchID = e.ID
+		}
+		list = append(list, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].ID
+	}
+	return list, next, nil
+}
