@@ -105,6 +105,7 @@ CREATE INDEX messages_by_status ON messages (org_id, status, id);
 CREATE INDEX messages_by_recipient ON messages (org_id, recipient, id);
 CREATE INDEX messages_by_sender ON messages (org_id, sender, id);
 CREATE INDEX messages_by_time ON messages (org_id, created_at, id);
+CREATE INDEX messages_by_batch ON messages (batch_id);
 
 -- The delivery worker's queue, written with the debit; a row leaves when
 -- its message was accepted or refused for good. Claimed like the outbox.
