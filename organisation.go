@@ -34,7 +34,7 @@ func (o *Organisation) Validate() error {
 		ValidateEmail(f, "billing_email", o.BillingMail)
 	}
 	o.Country = strings.ToUpper(strings.TrimSpace(o.Country))
-	if c := o.Country; c != "" && (len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z') {
+	if o.Country != "" && !KnownCountry(o.Country) {
 		f.Add("country", "Choose the country from the list.")
 	}
 	return f.Err()
