@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"switchboard"
+	"switchboard/store"
 )
 
 // The permission table of PRODUCT.md, written out again by hand so that a
@@ -27,6 +28,7 @@ var heldBy = map[string][]switchboard.Permission{
 type orgFixture struct {
 	org, target, invitation, role int64
 	name                          string
+	invoice                       string // the number of an invoice of the organisation
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -111,6 +113,11 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.invitation = inv.ID
+	invoice, err := w.a.db.CreateInvoice(ctx, actor, store.NewInvoice{OrgID: f.org, Amount: switchboard.MoneyUnit, Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.invoice = invoice.Number
 	return f
 }
 
@@ -152,10 +159,17 @@ var routeCases = map[string]routeCase{
 		return url.Values{"name": {"Lead"}, "permissions": {"members", "messages"}}
 	}},
 	"POST /orgs/:org/roles/:role/delete": {perm: switchboard.PermOwnership},
+
+	// Money: the fixture holds one invoice (its number fills :number).
+	"GET /orgs/:org/credits":              {perm: switchboard.PermCredits},
+	"POST /orgs/:org/credits":             {perm: switchboard.PermCredits, form: func(orgFixture) url.Values { return url.Values{"amount": {"50"}} }},
+	"GET /orgs/:org/invoices":             {perm: switchboard.PermInvoices},
+	"GET /orgs/:org/invoices/:number":     {perm: switchboard.PermInvoices},
+	"GET /orgs/:org/invoices/:number/pdf": {perm: switchboard.PermInvoices},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every

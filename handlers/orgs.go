@@ -60,11 +60,15 @@ func (s *Server) handleOrgCreate(c echo.Context) error {
 func (s *Server) handleDashboard(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	counts, err := s.db.CountMembers(ctx, m.Org.ID)
+	now := s.db.Now()
+	// One statement, whatever the organisation's size: kept counts and
+	// sums, and the newest messages by their index.
+	o, err := s.db.Overview(ctx, m.Org.ID, now)
 	if err != nil {
 		return err
 	}
-	page := views.DashboardPage{Membership: m, Members: counts.Members, Pending: counts.Pending}
+	page := views.DashboardPage{Membership: m, Members: o.Members, Pending: o.Pending, Currency: s.cfg.Currency, Zone: zoneOf(c),
+		Balance: o.Balance, Spent: o.Spent, Month: now.UTC().Month().String(), Messages: o.Messages}
 	for _, sec := range switchboard.Sections {
 		if m.Can(sec.Permission) {
 			page.Sections = append(page.Sections, sec)
@@ -74,7 +78,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 }
 
 func orgValues(o *switchboard.Organisation) url.Values {
-	return url.Values{"name": {o.Name}, "legal_name": {o.LegalName}, "vat_number": {o.VATNumber}, "address": {o.Address}, "billing_email": {o.BillingMail}}
+	return url.Values{"name": {o.Name}, "legal_name": {o.LegalName}, "vat_number": {o.VATNumber}, "address": {o.Address}, "billing_email": {o.BillingMail}, "country": {o.Country}}
 }
 
 // settingsPage builds the settings page with its forms as they are now.
@@ -113,6 +117,7 @@ func (s *Server) handleSettingsSave(c echo.Context) error {
 	o.VATNumber = strings.TrimSpace(values.Get("vat_number"))
 	o.Address = strings.TrimSpace(values.Get("address"))
 	o.BillingMail = switchboard.NormalizeEmail(values.Get("billing_email"))
+	o.Country = values.Get("country")
 	if err := o.Validate(); err != nil {
 		page, perr := s.settingsPage(c)
 		if perr != nil {

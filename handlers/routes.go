@@ -78,6 +78,11 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)
 	s.orgRoute(org, http.MethodGet, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDeleteConfirm)
 	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
+	s.orgRoute(org, http.MethodGet, "/credits", switchboard.PermCredits, s.handleCredits)
+	s.orgRoute(org, http.MethodPost, "/credits", switchboard.PermCredits, s.handleCreditsAdd)
+	s.orgRoute(org, http.MethodGet, "/invoices", switchboard.PermInvoices, s.handleInvoices)
+	s.orgRoute(org, http.MethodGet, "/invoices/:number", switchboard.PermInvoices, s.handleInvoice)
+	s.orgRoute(org, http.MethodGet, "/invoices/:number/pdf", switchboard.PermInvoices, s.handleInvoicePDF)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -129,6 +129,8 @@ var auditActions = map[string]string{
 	"role.deleted":          "Role deleted",
 	"setting.changed":       "Setting changed",
 	"organisation.updated":  "Details changed",
+	"credits.added":         "Added credits",
+	"invoice.paid":          "Invoice paid",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -149,6 +151,9 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 		return "", e.Target + ": " + strings.Join(names, ", ")
 	case "organisation.updated":
 		return "", e.Target
+	case "credits.added", "invoice.paid":
+		// The invoice and its amount: "INV-2026-000001, €50.00".
+		return "", e.Target + ", " + e.Detail
 	}
 	return e.Target, e.Detail
 }
