@@ -67,6 +67,12 @@ func fillEveryTable(tb testing.TB, db *store.DB) (*switchboard.Profile, *switchb
 	for _, e := range due[:2] {
 		must(tb, db.MarkEmailSent(ctx, e.ID, t0.Add(time.Minute)))
 	}
+	// Money: an invoice paid at once (its number's counter and its ledger
+	// line) and one waiting.
+	_, err = db.CreateInvoice(ctx, actorOf(owner), store.NewInvoice{OrgID: org.ID, Amount: 50 * switchboard.MoneyUnit, Currency: "EUR", PayNow: true})
+	must(tb, err)
+	_, err = db.CreateInvoice(ctx, actorOf(owner), store.NewInvoice{OrgID: org.ID, Amount: 20 * switchboard.MoneyUnit, Currency: "EUR"})
+	must(tb, err)
 	token := "a session token of the test"
 	must(tb, db.Sessions().CommitCtx(ctx, token, []byte("session\x00data"), t0.Add(time.Hour)))
 	return owner, org, token
