@@ -24,11 +24,20 @@ type Overview struct {
 // OverviewMessages is how many of the newest messages the dashboard shows.
 const OverviewMessages = 5
 
+// overviewLimit is OverviewMessages written into the query rather than
+// bound, so that the planner sees how few rows it takes.
+const overviewLimit = "5"
+
 // Overview reads the dashboard of the organisation in one statement,
 // whatever its size: the kept counts and balance from its row, the spend of
 // the UTC calendar month of now from at most 31 rows of usage_daily, and
 // the newest messages from the index on (org_id, id). It never reads the
-// organisation's messages beyond those.
+// organisation's messages beyond those. The messages are asked for as
+// org_id >= ? AND org_id <= ? ORDER BY org_id DESC, id DESC: an order
+// only that index gives. With org_id = ? the planner drops org_id from the
+// order, and PostgreSQL's generic plan walked the primary key back through
+// every newer message of the other organisations instead (13 ms beside
+// another organisation of 100,000; 0.26 ms now).
 func (db *DB) Overview(ctx context.Context, orgID int64, now time.Time) (Overview, error) {
 	now = now.UTC()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -40,10 +49,10 @@ func (db *DB) Overview(ctx context.Context, orgID int64, now time.Time) (Overvie
 			m.id, m.sender, m.recipient, m.body, m.parts, m.price, m.status, m.error, m.created_at
 		FROM organisations o
 		LEFT JOIN (SELECT id, sender, recipient, body, parts, price, status, error, created_at
-			FROM messages WHERE org_id = ? ORDER BY id DESC LIMIT ?) m ON TRUE
+			FROM messages WHERE org_id >= ? AND org_id <= ? ORDER BY org_id DESC, id DESC LIMIT `+overviewLimit+`) m ON TRUE
 		WHERE o.id = ?
 		ORDER BY m.id DESC`,
-		orgID, millis(db.Now()), orgID, first.Format(time.DateOnly), next.Format(time.DateOnly), orgID, OverviewMessages, orgID)
+		orgID, millis(db.Now()), orgID, first.Format(time.DateOnly), next.Format(time.DateOnly), orgID, orgID, orgID)
 	if err != nil {
 		return Overview{}, fmt.Errorf("store: read the dashboard of organisation %d: %w", orgID, err)
 	}
