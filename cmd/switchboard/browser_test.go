@@ -58,9 +58,9 @@ type panel struct {
 }
 
 // startPanel runs the real program as main does, on a free port of
-// 127.0.0.1. It is closed when the test ends; its log is printed only if
-// the test failed.
-func startPanel(t *testing.T) *panel {
+// 127.0.0.1, with the extra flags given. It is closed when the test ends;
+// its log is printed only if the test failed.
+func startPanel(t *testing.T, extra ...string) *panel {
 	t.Helper()
 	dir := t.TempDir() // first, so that it is removed after everything else stopped
 	smtp := mailtest.NewServer(t)
@@ -86,13 +86,13 @@ func startPanel(t *testing.T) *panel {
 
 	m := NewMain()
 	m.Stdout = logs
-	if err := m.ParseFlags([]string{
+	if err := m.ParseFlags(append([]string{
 		"--addr", addr,
 		"--db", filepath.Join(dir, "sb.db"),
 		"--smtp-url", smtp.URL(),
 		"--mail-from", "panel@example.com",
 		"--base-url", baseURL,
-	}, func(string) string { return "" }); err != nil {
+	}, extra...), func(string) string { return "" }); err != nil {
 		t.Fatalf("ParseFlags: %v", err)
 	}
 	if err := m.Run(t.Context()); err != nil {
