@@ -212,7 +212,13 @@ func (db *DB) ListInvoices(ctx context.Context, orgID, before int64, limit int) 
 		before = 1<<63 - 1
 	}
 	limit = max(limit, 1)
-	rows, err := db.query(ctx, `SELECT `+invoiceColumns+` FROM invoices i WHERE i.org_id = ? AND i.id < ? ORDER BY i.id DESC LIMIT ?`, orgID, before, limit+1)
+	// Each engine in the words that keep its planner to the index on
+	// (org_id, id), as ListLedger does.
+	q := `SELECT ` + invoiceColumns + ` FROM invoices i INDEXED BY invoices_by_org WHERE i.org_id = ? AND i.id < ? ORDER BY i.id DESC LIMIT ?`
+	if db.pg {
+		q = `SELECT ` + invoiceColumns + ` FROM invoices i WHERE (i.org_id, i.id) < ($1, $2) AND i.org_id >= $1 ORDER BY i.org_id DESC, i.id DESC LIMIT $3`
+	}
+	rows, err := db.query(ctx, q, orgID, before, limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list invoices of organisation %d: %w", orgID, err)
 	}

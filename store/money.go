@@ -115,6 +115,21 @@ func (db *DB) Balance(ctx context.Context, orgID int64) (switchboard.Money, erro
 	return switchboard.Money(b), nil
 }
 
+// listLedgerSQLite and listLedgerPostgres read a page of the ledger from
+// the index on (org_id, id), each in the words its engine's planner needs
+// to keep to that index: left to themselves, both walked the primary key
+// back through every newer line of the other organisations (5.5 ms on
+// SQLite, 9 ms on PostgreSQL beside another organisation of 100,000
+// newer lines; about 0.1 ms now at any depth). PostgreSQL drops org_id
+// from the order when it is compared by equality, so it is given as a
+// range of rows.
+const (
+	listLedgerSQLite = `SELECT id, kind, amount, balance_after, description, COALESCE(invoice_id, 0), COALESCE(message_id, 0), created_at
+		FROM ledger INDEXED BY ledger_by_org WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	listLedgerPostgres = `SELECT id, kind, amount, balance_after, description, COALESCE(invoice_id, 0), COALESCE(message_id, 0), created_at
+		FROM ledger WHERE (org_id, id) < ($1, $2) AND org_id >= $1 ORDER BY org_id DESC, id DESC LIMIT $3`
+)
+
 // ListLedger returns up to limit ledger lines of the organisation, newest
 // first, older than the line before (0 for the newest), and the id to pass
 // as before for the next page (0 when there is none).
@@ -122,8 +137,11 @@ func (db *DB) ListLedger(ctx context.Context, orgID, before int64, limit int) ([
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := db.query(ctx, `SELECT id, kind, amount, balance_after, description, COALESCE(invoice_id, 0), COALESCE(message_id, 0), created_at
-		FROM ledger WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit+1)
+	q := listLedgerSQLite
+	if db.pg {
+		q = listLedgerPostgres
+	}
+	rows, err := db.query(ctx, q, orgID, before, limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list ledger of organisation %d: %w", orgID, err)
 	}

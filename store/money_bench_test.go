@@ -80,3 +80,71 @@ func BenchmarkCreateInvoice(b *testing.B) {
 		}
 	}
 }
+
+// seedLedger writes n ledger lines of the organisation behind the store's
+// back, 500 a statement.
+func seedLedger(tb testing.TB, dsn string, orgID int64, n int) {
+	tb.Helper()
+	raw := rawDB(tb, dsn)
+	tx, err := raw.BeginTx(ctx, nil)
+	must(tb, err)
+	defer tx.Rollback()
+	for start := 0; start < n; start += 500 {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ledger (org_id, kind, amount, balance_after, description, created_at) VALUES `)
+		var args []any
+		for i := start; i < min(start+500, n); i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, orgID, "spend", -500, int64(n-i)*500, fmt.Sprintf("Send %d", i), t0.UnixMilli())
+		}
+		_, err := tx.ExecContext(ctx, q.String(), args...)
+		must(tb, err)
+	}
+	must(tb, tx.Commit())
+	_, err = raw.ExecContext(ctx, `ANALYZE`)
+	must(tb, err)
+}
+
+// BenchmarkLedgerAndInvoicePages reads the first and a deep page of the
+// Credits page's ledger, and the first page of invoices, of an
+// organisation of 100,000 ledger lines seeded before another as large
+// (whose lines are all newer).
+func BenchmarkLedgerAndInvoicePages(b *testing.B) {
+	db, dsn := newDBWithPath(b)
+	owner, org := newOwner(b, db, "Olivia", "Owner", "olivia@example.com")
+	_, other := newOwner(b, db, "Oscar", "Other", "oscar@example.com")
+	const size = 100_000
+	seedLedger(b, dsn, org.ID, size)
+	for range 20 {
+		_, err := db.CreateInvoice(ctx, actorOf(owner), store.NewInvoice{OrgID: org.ID, Amount: switchboard.MoneyUnit, Currency: "EUR"})
+		must(b, err)
+	}
+	seedLedger(b, dsn, other.ID, size)
+	page, _, err := db.ListLedger(ctx, org.ID, 0, size*9/10)
+	must(b, err)
+	deep := page[len(page)-1].ID
+	for _, bc := range []struct {
+		name   string
+		before int64
+	}{{"ledger-first", 0}, {"ledger-deep", deep}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				lines, _, err := db.ListLedger(ctx, org.ID, bc.before, 50)
+				if err != nil || len(lines) != 50 {
+					b.Fatalf("%d lines, %v", len(lines), err)
+				}
+			}
+		})
+	}
+	b.Run("invoices-first", func(b *testing.B) {
+		for b.Loop() {
+			list, _, err := db.ListInvoices(ctx, org.ID, 0, 50)
+			if err != nil || len(list) != 20 {
+				b.Fatalf("%d invoices, %v", len(list), err)
+			}
+		}
+	})
+}
