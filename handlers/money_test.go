@@ -305,4 +305,16 @@ func TestDashboard(t *testing.T) {
 		wantContains(t, res, `<a href="`+path(owner.org, section)+`"><strong>`)
 	}
 	wantContains(t, res, "<strong>Send SMS</strong>", `id="balance"`)
+
+	// A role with neither money nor history sees neither figure nor
+	// messages, and no link it may not follow.
+	recruiter := switchboard.Role{Name: "Recruiter", Permissions: []switchboard.Permission{switchboard.PermMembers}}
+	if err := a.db.CreateRole(ctx, switchboard.Actor{ProfileID: owner.profile}, owner.org, &recruiter); err != nil {
+		t.Fatal(err)
+	}
+	hr := a.join(a.invite(owner, owner.org, "hr@example.com", "custom:"+itoa(recruiter.ID)), "hr@example.com")
+	res = hr.get(path(owner.org, ""))
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `<a href="`+path(owner.org, "members")+`"><strong>Members</strong></a>`)
+	wantNotContains(t, res, `id="balance"`, `id="spent"`, "Latest messages", "+37255500006", `href="`+path(owner.org, "credits")+`"`, `href="`+path(owner.org, "messages/new")+`"`)
 }
