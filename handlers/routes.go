@@ -78,6 +78,11 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)
 	s.orgRoute(org, http.MethodGet, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDeleteConfirm)
 	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
+	s.orgRoute(org, http.MethodGet, "/messages/new", switchboard.PermMessages, s.handleSendForm)
+	s.orgRoute(org, http.MethodPost, "/messages/new", switchboard.PermMessages, s.handleSend)
+	s.orgRoute(org, http.MethodPost, "/messages/preview", switchboard.PermMessages, s.handleSendPreview)
+	s.orgRoute(org, http.MethodGet, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplace)
+	s.orgRoute(org, http.MethodPost, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplaceSave)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -233,3 +233,10 @@ func ParseRecipients(text, defaultCountry string) (Recipients, error) {
 	}
 	return rs, nil
 }
+
+// CallingCode returns the country calling code of an ISO 3166-1 alpha-2
+// country ("EE" → 372), 0 when there is none, for pages that say how a
+// number without one is read.
+func CallingCode(country string) int {
+	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(country))
+}
