@@ -3,6 +3,7 @@ package sms
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -56,12 +57,15 @@ func ParseNumber(raw, defaultCountry string) (string, error) {
 	if strings.HasPrefix(s, "00") {
 		s = "+" + s[2:]
 	}
+	region := strings.ToUpper(defaultCountry)
+	if region == "" {
+		region = "ZZ" // libphonenumber's "unknown region"
+	}
+	if num, ok := parseNational(s, region); ok {
+		return phonenumbers.Format(num, phonenumbers.E164), nil
+	}
 	num, ok := parseE164(s)
 	if !ok {
-		region := strings.ToUpper(defaultCountry)
-		if region == "" {
-			region = "ZZ" // libphonenumber's "unknown region"
-		}
 		var err error
 		num, err = phonenumbers.Parse(s, region)
 		if errors.Is(err, phonenumbers.ErrInvalidCountryCode) && !strings.HasPrefix(s, "+") && region == "ZZ" && hasDigits(s) {
@@ -133,6 +137,99 @@ func parseE164(s string) (*phonenumbers.PhoneNumber, bool) {
 }
 
 func proto32(v int32) *int32 { return &v }
+
+// nationalRule is what parseNational needs of a region's metadata.
+type nationalRule struct {
+	countryCode int32
+	code        string // countryCode in digits
+	// prefix is the national (trunk) prefix, "0" in most of Europe, ""
+	// where there is none (Estonia).
+	prefix string
+	// international matches the region's international call prefix at the
+	// start of a number ("00", "011").
+	international *regexp.Regexp
+}
+
+// nationalRules are the regions whose numbers parseNational can read: those
+// whose national prefix is stripped as it is, with no pattern or transform
+// rule of its own (Estonia, Finland, Germany, the United Kingdom, the
+// United States… 200 of 254).
+var nationalRules = sync.OnceValue(func() map[string]nationalRule {
+	rules := map[string]nationalRule{}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return rules
+	}
+	for _, md := range coll.GetMetadata() {
+		np, npfp := md.GetNationalPrefix(), md.GetNationalPrefixForParsing()
+		if md.GetNationalPrefixTransformRule() != "" || npfp != "" && npfp != np || strings.Trim(np, "0123456789") != "" {
+			continue
+		}
+		intl, err := regexp.Compile(`^(?:` + md.GetInternationalPrefix() + `)`)
+		if err != nil || md.GetInternationalPrefix() == "" {
+			continue
+		}
+		rules[md.GetId()] = nationalRule{countryCode: md.GetCountryCode(), code: strconv.Itoa(int(md.GetCountryCode())), prefix: np, international: intl}
+	}
+	return rules
+})
+
+// parseNational reads a number typed without its country code in the
+// region, digits with spaces or dashes between them, the way
+// phonenumbers.Parse does (the national prefix stripped), without its
+// general rules: reading a list of 10,000 such numbers took 100 ms. It
+// answers only for numbers it finds valid, and only in regions whose rules
+// it knows (nationalRules); anything else is left to phonenumbers.Parse,
+// and so is a number that starts with the region's international prefix
+// or its country code, or, once stripped, with a zero (Italy keeps it). Where it answers,
+// Parse gives the same number: Parse strips the prefix whenever what is
+// left is a possible number, as a valid number is.
+func parseNational(s, region string) (*phonenumbers.PhoneNumber, bool) {
+	if len(s) < 4 || s[0] < '0' || s[0] > '9' {
+		return nil, false
+	}
+	var digits [18]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(digits) {
+				return nil, false
+			}
+			digits[n] = c
+			n++
+		case c == ' ' || c == '-':
+		default:
+			return nil, false
+		}
+	}
+	rule, ok := nationalRules()[region]
+	if !ok || rule.international.Match(digits[:n]) {
+		return nil, false
+	}
+	national := string(digits[:n])
+	if strings.HasPrefix(national, rule.code) {
+		// Parse may read these digits as the country code (4930… in
+		// Germany is +49 30…): its rules decide.
+		return nil, false
+	}
+	if rule.prefix != "" {
+		national = strings.TrimPrefix(national, rule.prefix)
+	}
+	if len(national) < 2 || national[0] == '0' {
+		return nil, false
+	}
+	nn, err := strconv.ParseUint(national, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	num := &phonenumbers.PhoneNumber{CountryCode: proto32(rule.countryCode), NationalNumber: &nn}
+	if !phonenumbers.IsValidNumber(num) {
+		return nil, false
+	}
+	return num, true
+}
 
 // callingCodes are the country calling codes libphonenumber knows, read
 // once.

@@ -151,3 +151,90 @@ func BenchmarkParseRecipients10000(b *testing.B) {
 		}
 	}
 }
+
+// parseSlow is ParseNumber without its shortcuts: phonenumbers.Parse for
+// everything.
+func parseSlow(raw, region string) string {
+	s := strings.TrimSpace(raw)
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	if region == "" {
+		region = "ZZ"
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return ""
+	}
+	return phonenumbers.Format(num, phonenumbers.E164)
+}
+
+// TestNationalFastPathAgreesWithParse: for every region the shortcut for
+// national numbers serves, and numbers of every shape (the region's
+// example numbers with and without their national prefix, with the
+// country code in front, altered, and random digits), ParseNumber gives
+// what phonenumbers.Parse gives.
+func TestNationalFastPathAgreesWithParse(t *testing.T) {
+	rules := nationalRules()
+	if len(rules) < 150 {
+		t.Fatalf("the shortcut serves %d regions; the metadata changed shape", len(rules))
+	}
+	if _, ok := rules["EE"]; !ok {
+		t.Fatal("the shortcut does not serve Estonia")
+	}
+	served, checked := 0, 0
+	seed := uint64(1)
+	random := func(n int) string {
+		var b strings.Builder
+		for range n {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			b.WriteByte('0' + byte(seed>>33)%10)
+		}
+		return b.String()
+	}
+	for region, rule := range rules {
+		var inputs []string
+		for _, kind := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE} {
+			ex := phonenumbers.GetExampleNumberForType(region, kind)
+			if ex == nil {
+				continue
+			}
+			nsn := phonenumbers.GetNationalSignificantNumber(ex)
+			inputs = append(inputs, nsn, rule.prefix+nsn, rule.code+nsn, rule.prefix+rule.code+nsn, "0"+nsn, "1"+nsn,
+				nsn[:len(nsn)-1], nsn+"1", nsn[:len(nsn)/2]+" "+nsn[len(nsn)/2:], phonenumbers.Format(ex, phonenumbers.NATIONAL))
+		}
+		for n := 4; n <= 13; n++ {
+			inputs = append(inputs, random(n), rule.prefix+random(n))
+		}
+		for _, in := range inputs {
+			got, err := ParseNumber(in, region)
+			if err != nil {
+				got = ""
+			}
+			if want := parseSlow(in, region); got != want {
+				t.Errorf("%s %q: ParseNumber %q, Parse %q", region, in, got, want)
+			}
+			if _, ok := parseNational(strings.TrimSpace(in), region); ok {
+				served++
+			}
+			checked++
+		}
+	}
+	t.Logf("%d inputs in %d regions, %d served by the shortcut", checked, len(rules), served)
+	if served < checked/10 {
+		t.Errorf("the shortcut served only %d of %d inputs", served, checked)
+	}
+}
+
+func BenchmarkParseRecipients10000National(b *testing.B) {
+	var list strings.Builder
+	for i := range MaxRecipients {
+		fmt.Fprintf(&list, "5%07d\n", 5_000_000+i)
+	}
+	text := list.String()
+	for b.Loop() {
+		if _, err := ParseRecipients(text, "EE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
