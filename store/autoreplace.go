@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"switchboard"
@@ -62,6 +63,10 @@ func (db *DB) SaveAutoReplace(ctx context.Context, actor switchboard.Actor, orgI
 		if err := tx.lockOrganisation(ctx, orgID); err != nil {
 			return err
 		}
+		// A save that changes nothing leaves no audit line.
+		if same, err := sameAutoReplace(ctx, tx, orgID, ar); err != nil || same {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE organisations SET auto_replace = ? WHERE id = ?`, string(ar.Mode), orgID)
 		if err != nil {
 			return fmt.Errorf("store: save auto-replace of organisation %d: %w", orgID, err)
@@ -91,4 +96,30 @@ func (db *DB) SaveAutoReplace(ctx context.Context, actor switchboard.Actor, orgI
 		}
 		return db.audit(ctx, tx, orgID, actor, "auto_replace.changed", "", label+", "+switchboard.Plural(len(ar.Rules), "replacement", "replacements"))
 	})
+}
+
+// sameAutoReplace reports whether the organisation's setting is ar
+// already, read in the saving transaction.
+func sameAutoReplace(ctx context.Context, tx *Tx, orgID int64, ar switchboard.AutoReplace) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT o.auto_replace, r.find, r.replacement FROM organisations o
+		LEFT JOIN auto_replacements r ON r.org_id = o.id WHERE o.id = ? ORDER BY r.id`, orgID)
+	if err != nil {
+		return false, fmt.Errorf("store: read auto-replace of organisation %d: %w", orgID, err)
+	}
+	defer rows.Close()
+	var now []switchboard.Replacement
+	mode := ""
+	for rows.Next() {
+		var find, replacement sql.NullString
+		if err := rows.Scan(&mode, &find, &replacement); err != nil {
+			return false, fmt.Errorf("store: read auto-replace of organisation %d: %w", orgID, err)
+		}
+		if find.Valid {
+			now = append(now, switchboard.Replacement{Find: find.String, Replace: replacement.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: read auto-replace of organisation %d: %w", orgID, err)
+	}
+	return mode == string(ar.Mode) && slices.Equal(now, ar.Rules), nil
 }

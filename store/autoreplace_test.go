@@ -33,6 +33,12 @@ func TestAutoReplaceSaveAndRead(t *testing.T) {
 		t.Errorf("%d audit lines 'Full, 3 replacements', want 1 (%v)", n, auditActions(t, db, org.ID))
 	}
 
+	// Saving the same again changes nothing and writes no audit line.
+	must(t, db.SaveAutoReplace(ctx, actorOf(owner), org.ID, want))
+	if n := count(t, raw, `SELECT COUNT(*) FROM audit_log WHERE org_id = ? AND action = 'auto_replace.changed'`, org.ID); n != 1 {
+		t.Errorf("%d audit lines after saving the same setting again, want 1", n)
+	}
+
 	// Tenant isolation: the other organisation's setting is its own.
 	ar, err = db.AutoReplace(ctx, other.ID)
 	must(t, err)
