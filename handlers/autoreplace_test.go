@@ -76,6 +76,12 @@ func TestAutoReplaceFullChangesWhatIsQueued(t *testing.T) {
 		t.Errorf("%d messages with the replaced body, want 1", n)
 	}
 
+	// A message auto-replace would leave empty is refused.
+	wantStatus(t, owner.post(path(owner.org, "auto-replace"), url.Values{"mode": {"on"}, "find_0": {"x"}, "replace_0": {""}}), http.StatusSeeOther)
+	res = sender.post(path(owner.org, "messages/new"), url.Values{"from": {"Switchboard"}, "to": {"55500001"}, "message": {"xx"}, "action": {"send"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "Auto-replace leaves nothing of this message.")
+
 	// Off: the text leaves as typed, UCS-2.
 	wantStatus(t, owner.post(path(owner.org, "auto-replace"), url.Values{"mode": {"off"}}), http.StatusSeeOther)
 	wantStatus(t, sender.post(path(owner.org, "messages/new"), form), http.StatusSeeOther)

@@ -94,6 +94,9 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 	}
 	p.text = sms.Apply(message, ar)
 	p.count = sms.Encode(p.text)
+	if strings.TrimSpace(p.text) == "" && strings.TrimSpace(message) != "" {
+		p.fields.Add("message", "Auto-replace leaves nothing of this message. Change the message, or the replacements on the Auto-replace page.")
+	}
 	if p.count.Parts > sms.MaxParts {
 		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). This one is %d parts; shorten it.",
 			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi, p.count.Parts))
@@ -115,7 +118,7 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 			lines = append(lines, pr.String())
 		}
 		if more := len(rs.Invalid) - shownProblems; more > 0 {
-			lines = append(lines, fmt.Sprintf("%s more could not be read either.", switchboard.Plural(more, "entry", "entries")))
+			lines = append(lines, switchboard.Plural(more, "more entry", "more entries")+" could not be read either.")
 		}
 		p.fields.Add("to", strings.Join(lines, " "))
 	}

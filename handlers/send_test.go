@@ -131,6 +131,13 @@ func TestSendInvalidNumberNamedByLine(t *testing.T) {
 		t.Fatalf("no country sentence\n%s", res.body)
 	}
 
+	// Many bad entries: the first five by line, then how many more.
+	form.Set("to", "+37255500001\na\nb\nc\nd\ne\nf\ng")
+	res = sender.post(path(owner.org, "messages/new"), form)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "Line 2: a is not a phone number. Line 3: b is not a phone number.", "Line 6: e is not a phone number. 2 more entries could not be read either.")
+	wantNotContains(t, res, "Line 7:")
+
 	// Nothing to send to, nothing typed: clear errors, no 500.
 	for _, c := range []struct{ to, message, want string }{
 		{"", "Hello", "Enter at least one phone number."},
