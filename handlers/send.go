@@ -87,6 +87,10 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). Shorten it.",
 			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi))
 		message = ""
+	case strings.ContainsFunc(message, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' && r != '\f' || r == 0x7F }):
+		// A NUL would not even be stored (PostgreSQL refuses it in text).
+		p.fields.Add("message", "The message holds control characters that cannot be sent. Type it again, or paste it as plain text.")
+		message = ""
 	}
 	ar, err := s.db.AutoReplace(ctx, m.Org.ID)
 	if err != nil {

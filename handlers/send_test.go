@@ -145,6 +145,8 @@ func TestSendInvalidNumberNamedByLine(t *testing.T) {
 		{"+37255500001", strings.Repeat("a", 1531), "This one is 11 parts; shorten it."},
 		{"+37255500001", strings.Repeat("ж", 671), "This one is 11 parts; shorten it."},
 		{"+37255500001", strings.Repeat("a", 6000), "A message is at most 10 parts"},
+		{"+37255500001", "Hi\x00there", "The message holds control characters"},
+		{"+37255500001\x00", "Hi", "is not a phone number."},
 	} {
 		res = sender.post(path(owner.org, "messages/new"), url.Values{"from": {"Switchboard"}, "to": {c.to}, "message": {c.message}, "action": {"send"}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
