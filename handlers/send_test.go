@@ -147,6 +147,7 @@ func TestSendInvalidNumberNamedByLine(t *testing.T) {
 		{"+37255500001", strings.Repeat("a", 6000), "A message is at most 10 parts"},
 		{"+37255500001", "Hi\x00there", "The message holds control characters"},
 		{"+37255500001\x00", "Hi", "is not a phone number."},
+		{strings.Repeat("+37255500001\n", 10_001), "Hi", "Send to at most 10,000 numbers at once; this list has 10,001. Split it into several sends."},
 	} {
 		res = sender.post(path(owner.org, "messages/new"), url.Values{"from": {"Switchboard"}, "to": {c.to}, "message": {c.message}, "action": {"send"}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
