@@ -166,6 +166,16 @@ var routeCases = map[string]routeCase{
 	"GET /orgs/:org/invoices":             {perm: switchboard.PermInvoices},
 	"GET /orgs/:org/invoices/:number":     {perm: switchboard.PermInvoices},
 	"GET /orgs/:org/invoices/:number/pdf": {perm: switchboard.PermInvoices},
+	"GET /orgs/:org/messages/new":         {perm: switchboard.PermMessages},
+	// The Preview button: the fixture has no balance to send with.
+	"POST /orgs/:org/messages/new": {perm: switchboard.PermMessages, form: func(orgFixture) url.Values {
+		return url.Values{"from": {"Switchboard"}, "to": {"+37255500001"}, "message": {"Hi"}, "action": {"preview"}}
+	}},
+	"POST /orgs/:org/messages/preview": {perm: switchboard.PermMessages, form: func(orgFixture) url.Values {
+		return url.Values{"from": {"Switchboard"}, "to": {"+37255500001"}, "message": {"Hi"}}
+	}},
+	"GET /orgs/:org/auto-replace":  {perm: switchboard.PermAutoReplace},
+	"POST /orgs/:org/auto-replace": {perm: switchboard.PermAutoReplace, form: func(orgFixture) url.Values { return url.Values{"mode": {"on"}, "find_0": {"a"}, "replace_0": {"b"}} }},
 }
 
 func fillPath(route string, f orgFixture) string {

@@ -83,6 +83,11 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodGet, "/invoices", switchboard.PermInvoices, s.handleInvoices)
 	s.orgRoute(org, http.MethodGet, "/invoices/:number", switchboard.PermInvoices, s.handleInvoice)
 	s.orgRoute(org, http.MethodGet, "/invoices/:number/pdf", switchboard.PermInvoices, s.handleInvoicePDF)
+	s.orgRoute(org, http.MethodGet, "/messages/new", switchboard.PermMessages, s.handleSendForm)
+	s.orgRoute(org, http.MethodPost, "/messages/new", switchboard.PermMessages, s.handleSend)
+	s.orgRoute(org, http.MethodPost, "/messages/preview", switchboard.PermMessages, s.handleSendPreview)
+	s.orgRoute(org, http.MethodGet, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplace)
+	s.orgRoute(org, http.MethodPost, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplaceSave)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

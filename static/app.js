@@ -92,3 +92,71 @@
       });
   });
 })();
+
+// Send SMS: the preview panel (encoding, characters, parts, recipients,
+// price, the text as it leaves) follows the form as the person types. The
+// form is posted, with its CSRF field, to the address in
+// data-send-preview, which answers the panel alone; it replaces the one
+// on the page. Without JavaScript the Preview button shows the same.
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form[data-send-preview]");
+  if (!form || typeof fetch !== "function" || typeof URLSearchParams !== "function") {
+    return;
+  }
+  var url = form.getAttribute("data-send-preview");
+  var timer = null;
+  var inFlight = null;
+  var sent = "";
+
+  function refresh() {
+    timer = null;
+    var body = new URLSearchParams(new FormData(form)).toString();
+    if (body === sent) {
+      return;
+    }
+    sent = body;
+    if (inFlight && typeof inFlight.abort === "function") {
+      inFlight.abort();
+    }
+    inFlight = typeof AbortController === "function" ? new AbortController() : null;
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "text/html" },
+      body: body,
+      signal: inFlight ? inFlight.signal : undefined
+    })
+      .then(function (res) {
+        if (!res.ok) {
+          throw new Error("no preview");
+        }
+        return res.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("send-preview");
+        var panel = document.getElementById("send-preview");
+        if (fresh && panel) {
+          panel.replaceWith(document.importNode(fresh, true));
+        }
+      })
+      .catch(function () {
+        // The counts stay as they were; Preview still works.
+        sent = "";
+      });
+  }
+
+  function later() {
+    if (timer) {
+      clearTimeout(timer);
+    }
+    timer = setTimeout(refresh, 300);
+  }
+
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+  if (form.elements.to.value || form.elements.message.value) {
+    refresh();
+  }
+})();

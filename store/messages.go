@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"switchboard"
 )
@@ -52,23 +54,7 @@ func (db *DB) QueueMessages(ctx context.Context, b Batch) (batchID int64, err er
 		if b.Actor.ProfileID != 0 {
 			createdBy = b.Actor.ProfileID
 		}
-		for start := 0; start < len(b.Messages); start += insertChunk {
-			chunk := b.Messages[start:min(start+insertChunk, len(b.Messages))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at) VALUES `)
-			args := make([]any, 0, len(chunk)*11)
-			for i, m := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				args = append(args, b.OrgID, batchID, m.From, m.To, m.Text, string(m.Encoding), m.Parts, int64(m.Price), createdBy, millis(now), millis(now))
-			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-				return fmt.Errorf("store: queue messages of organisation %d: %w", b.OrgID, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM messages WHERE batch_id = ?`, millis(now), batchID); err != nil {
+		if err := db.insertMessages(ctx, tx, b, batchID, createdBy, now); err != nil {
 			return fmt.Errorf("store: queue messages of organisation %d: %w", b.OrgID, err)
 		}
 		return addUsage(ctx, tx, b.OrgID, now, len(b.Messages), parts, total, 0)
@@ -77,4 +63,84 @@ func (db *DB) QueueMessages(ctx context.Context, b Batch) (batchID int64, err er
 		return 0, err
 	}
 	return batchID, nil
+}
+
+// insertMessages writes the batch's messages and their delivery queue
+// rows. Each engine has its fastest way for a send to 10,000 recipients.
+func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64, createdBy any, now time.Time) error {
+	if db.pg {
+		return insertMessagesPostgres(ctx, tx, b, batchID, createdBy, now)
+	}
+	// SQLite: multi-row INSERTs of insertChunk messages through one
+	// statement prepared for the transaction, rather than a statement of
+	// 5,500 parameters parsed again for every chunk (BenchmarkQueueMessages10000:
+	// 230 ms before, 130–175 ms after, on a busy machine), then the queue
+	// rows from the batch's index.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for start := 0; start < len(b.Messages); start += insertChunk {
+		chunk := b.Messages[start:min(start+insertChunk, len(b.Messages))]
+		args := make([]any, 0, len(chunk)*11)
+		for _, m := range chunk {
+			args = append(args, b.OrgID, batchID, m.From, m.To, m.Text, string(m.Encoding), m.Parts, int64(m.Price), createdBy, millis(now), millis(now))
+		}
+		q := insertMessagesQuery(len(chunk))
+		if len(chunk) < insertChunk {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		tx.db.statements.Add(1)
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM messages WHERE batch_id = ?`, millis(now), batchID)
+	return err
+}
+
+// insertMessagesQuery is the INSERT of n messages, 11 parameters each.
+func insertMessagesQuery(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return q.String()
+}
+
+// insertMessagesPostgres writes the messages and their queue rows in one
+// statement: the columns that differ from message to message travel as
+// arrays, unnested on the server, and the queue rows are made from the ids
+// the INSERT returns. Multi-row VALUES of 5,500 parameters took three
+// times as long for 10,000 messages (400 ms against 130 ms).
+func insertMessagesPostgres(ctx context.Context, tx *Tx, b Batch, batchID int64, createdBy any, now time.Time) error {
+	n := len(b.Messages)
+	senders, recipients, bodies, encodings := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	parts, prices := make([]int64, n), make([]int64, n)
+	for i, m := range b.Messages {
+		senders[i], recipients[i], bodies[i], encodings[i] = m.From, m.To, m.Text, string(m.Encoding)
+		parts[i], prices[i] = int64(m.Parts), int64(m.Price)
+	}
+	_, err := tx.ExecContext(ctx, `WITH m AS (
+			INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at)
+			SELECT ?, ?, s, r, t, e, p, c, ?::bigint, ?, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(s, r, t, e, p, c)
+			RETURNING id)
+		INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM m`,
+		b.OrgID, batchID, createdBy, millis(now), millis(now), senders, recipients, bodies, encodings, parts, prices, millis(now))
+	return err
 }
