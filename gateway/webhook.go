@@ -79,6 +79,10 @@ const maxReason = 300
 // answer, a timeout, a refused connection or a name that does not resolve
 // is an outage, retried with backoff.
 type Webhook struct {
+	// Timeout bounds each call, from connecting to the end of the answer;
+	// zero means WebhookTimeout. Tests shorten it.
+	Timeout time.Duration
+
 	url    string
 	secret string
 	client *http.Client
@@ -98,10 +102,8 @@ func NewWebhook(rawURL, secret string) (*Webhook, error) {
 	// The worker sends many messages at once to this one host: keep a
 	// connection for each rather than open one per message.
 	transport.MaxIdleConnsPerHost = 64
-	transport.ResponseHeaderTimeout = WebhookTimeout
 	return &Webhook{url: u.String(), secret: secret, client: &http.Client{
 		Transport: transport,
-		Timeout:   WebhookTimeout,
 		// A redirect is not followed: a POST carried elsewhere could
 		// reach a host that was never meant to receive the messages.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -142,7 +144,13 @@ func (w *Webhook) Send(ctx context.Context, m *Message) (switchboard.MessageStat
 	if err != nil {
 		return "", outage("encode message %d: %v", m.ID, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = WebhookTimeout
+	}
+	call, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(call, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
 		return "", outage("message %d: %v", m.ID, err)
 	}
@@ -154,7 +162,7 @@ func (w *Webhook) Send(ctx context.Context, m *Message) (switchboard.MessageStat
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("gateway: message %d: %w", m.ID, ctx.Err())
 		}
-		return "", outage("message %d: %s", m.ID, describe(err))
+		return "", outage("message %d: %s", m.ID, describe(err, timeout))
 	}
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
 	// Drained, so the connection is used again.
@@ -175,14 +183,14 @@ func (w *Webhook) Send(ctx context.Context, m *Message) (switchboard.MessageStat
 
 // describe says what went wrong with a call that got no answer, in the
 // words an operator looks for in the log.
-func describe(err error) string {
+func describe(err error, timeout time.Duration) string {
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {
 	case errors.As(err, &dns):
 		return "the gateway's host name does not resolve (" + dns.Error() + ")"
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return fmt.Sprintf("the gateway did not answer within %s", WebhookTimeout)
+		return fmt.Sprintf("the gateway did not answer within %s", timeout)
 	case errors.As(err, &op) && op.Op == "dial":
 		return "the gateway refused the connection (" + op.Error() + ")"
 	}
