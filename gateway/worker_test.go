@@ -3,7 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-		"fmt"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
