@@ -205,9 +205,8 @@ func isTimeout(err error) bool {
 
 // reasonOf is the reason a webhook gave for refusing a message: the
 // "error" or "message" field of a JSON answer, or the text of a plain one,
-// cleaned of control and format characters (bidi overrides among them: the
-// reason is shown in the history) and cut to maxReason; the status line
-// when the answer says nothing.
+// cleaned (CleanReason: it is shown in the history); the status line when
+// the answer says nothing.
 func reasonOf(answer []byte, status string) string {
 	var fields struct {
 		Error   any    `json:"error"`
@@ -223,10 +222,19 @@ func reasonOf(answer []byte, status string) string {
 	} else if utf8.Valid(answer) && !bytes.HasPrefix(bytes.TrimSpace(answer), []byte("<")) {
 		text = string(answer)
 	}
-	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }), " ")
-	if text == "" {
+	if text = CleanReason(text); text == "" {
 		return "the gateway answered " + status
 	}
+	return text
+}
+
+// CleanReason makes a gateway's words fit to be kept and shown with a
+// message (a refusal, a failure report): control and format characters
+// (bidi overrides among them) and runs of spaces become one space, invalid
+// UTF-8 is dropped, and the text is cut to 300 characters.
+func CleanReason(text string) string {
+	text = strings.ToValidUTF8(text, "")
+	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }), " ")
 	if utf8.RuneCountInString(text) > maxReason {
 		text = string([]rune(text)[:maxReason]) + "…"
 	}
