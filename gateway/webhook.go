@@ -184,6 +184,12 @@ func (w *Webhook) Send(ctx context.Context, m *Message) (switchboard.MessageStat
 // describe says what went wrong with a call that got no answer, in the
 // words an operator looks for in the log.
 func describe(err error, timeout time.Duration) string {
+	// Without the URL, whose query may hold the provider's key: these
+	// words reach the log and the queue's last error.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {

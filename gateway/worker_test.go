@@ -245,13 +245,17 @@ func TestWebhookAnswers(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		w, err := gateway.NewWebhook("http://"+addr+"/sms", secret)
+		w, err := gateway.NewWebhook("http://"+addr+"/sms?key=the-providers-key", secret)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = w.Send(ctx, m)
 		if _, refused := gateway.Refused(err); err == nil || refused || !strings.Contains(err.Error(), "refused the connection") {
 			t.Errorf("Send to a closed port = %v; want an outage saying so", err)
+		}
+		// The error reaches the log and the queue: never the URL's key.
+		if strings.Contains(err.Error(), "the-providers-key") || strings.Contains(fmt.Sprint(w), "the-providers-key") {
+			t.Errorf("the error or the gateway's name shows the key in the URL: %v, %v", err, w)
 		}
 	})
 	t.Run("a name that does not resolve", func(t *testing.T) {
