@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -256,6 +257,26 @@ func TestWebhookAnswers(t *testing.T) {
 		// The error reaches the log and the queue: never the URL's key.
 		if strings.Contains(err.Error(), "the-providers-key") || strings.Contains(fmt.Sprint(w), "the-providers-key") {
 			t.Errorf("the error or the gateway's name shows the key in the URL: %v, %v", err, w)
+		}
+	})
+	t.Run("a connection closed without an answer", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}))
+		defer srv.Close()
+		w, err := gateway.NewWebhook(srv.URL+"/sms?key=the-providers-key", secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Send(ctx, m)
+		if _, refused := gateway.Refused(err); err == nil || refused {
+			t.Fatalf("Send = %v; want an outage", err)
+		}
+		if strings.Contains(err.Error(), "the-providers-key") {
+			t.Errorf("the error shows the key in the URL: %v", err)
 		}
 	})
 	t.Run("a name that does not resolve", func(t *testing.T) {
