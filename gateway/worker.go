@@ -285,7 +285,7 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 			tried[d.ID] = true
 			fresh++
 			sending.Go(func() {
-				o := w.send(ctx, &d)
+				o := w.send(ctx, &d, now)
 				w.finish(o, func(err error) {
 					<-w.slots
 					done(o, err)
@@ -302,8 +302,10 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 }
 
 // send hands one message to the gateway and returns its outcome, to be
-// recorded.
-func (w *Worker) send(ctx context.Context, d *switchboard.Delivery) switchboard.DeliveryOutcome {
+// recorded. round is the time the dispatch round claims at: a message
+// that meets an outage is due again after it, never in the same round,
+// however short the backoff.
+func (w *Worker) send(ctx context.Context, d *switchboard.Delivery, round time.Time) switchboard.DeliveryOutcome {
 	m := &Message{ID: d.ID, From: d.From, To: d.To, Text: d.Text, Encoding: d.Encoding, Parts: d.Parts}
 	status, err := w.gateway.Send(ctx, m)
 	o := switchboard.DeliveryOutcome{MessageID: d.ID}
@@ -343,6 +345,9 @@ func (w *Worker) send(ctx context.Context, d *switchboard.Delivery) switchboard.
 		return o
 	}
 	next := w.Now().Add(w.Backoff(attempts))
+	if earliest := round.Add(time.Millisecond); next.Before(earliest) {
+		next = earliest
+	}
 	w.logger.LogAttrs(ctx, slog.LevelWarn, "gateway: message not sent, will retry",
 		slog.Int64("id", d.ID), slog.Int("attempts", attempts), slog.Time("next_attempt", next), slog.String("error", lastError))
 	o.Status, o.Reason, o.Retry = switchboard.StatusQueued, lastError, next

@@ -553,3 +553,33 @@ func TestRunSendsOnNotify(t *testing.T) {
 	var nilWorker *gateway.Worker
 	nilWorker.Notify() // does nothing, does not panic
 }
+
+// TestFlushTriesEachMessageOnce: with no wait between attempts, a message
+// that meets an outage is due again at once, yet one Flush tries it once.
+func TestFlushTriesEachMessageOnce(t *testing.T) {
+	p := newPanel(t)
+	ids := p.queue(t, 100, numbers(5)...)
+	g := newTestGateway(t, func(int64, int) (int, string) { return http.StatusServiceUnavailable, "" })
+	w := gateway.NewWorker(p.db, g.webhook(t), quiet())
+	w.Backoff = func(int) time.Duration { return 0 }
+	w.Concurrency = 2
+	now := time.Now()
+	w.Now = func() time.Time { return now }
+	if n, err := w.Flush(ctx); n != 0 || err != nil {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	for _, id := range ids {
+		if c := g.callsFor()[id]; c != 1 {
+			t.Errorf("message %d tried %d times in one Flush, want 1", id, c)
+		}
+	}
+	if c := p.count(t, `SELECT COUNT(*) FROM message_queue WHERE attempts = 1 AND claimed_until IS NULL`); c != len(ids) {
+		t.Errorf("%d messages with one attempt and no claim, want %d", c, len(ids))
+	}
+	// The next Flush, a second later, tries them again.
+	now = now.Add(time.Second)
+	w.Flush(ctx)
+	if c := len(g.Calls()); c != 2*len(ids) {
+		t.Errorf("%d calls after two Flushes, want %d", c, 2*len(ids))
+	}
+}
