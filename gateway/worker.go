@@ -121,8 +121,9 @@ type Worker struct {
 
 // finished is an outcome waiting to be recorded, and what to do once it is.
 type finished struct {
-	outcome switchboard.DeliveryOutcome
-	done    func(err error)
+	outcome  switchboard.DeliveryOutcome
+	done     func(err error)
+	recorded chan struct{} // closed once done has run
 }
 
 // NewWorker returns a Worker that sends the messages of queue through gw
@@ -366,15 +367,18 @@ func hours(d time.Duration) string {
 }
 
 // finish records o, together with the outcomes that arrive while another
-// goroutine records those before them, and then calls done with the
-// queue's error. Recording goes on even when the Worker is stopping: a
-// message that went out must not be sent again.
+// goroutine records those before them, calls done with the queue's error,
+// and returns once that is over (so that waiting for the goroutines that
+// send is waiting for their outcomes too). Recording goes on even when the
+// Worker is stopping: a message that went out must not be sent again.
 func (w *Worker) finish(o switchboard.DeliveryOutcome, done func(err error)) {
+	f := finished{outcome: o, done: done, recorded: make(chan struct{})}
 	w.recording.Lock()
-	w.pending = append(w.pending, finished{outcome: o, done: done})
+	w.pending = append(w.pending, f)
 	if w.recorder {
 		// The goroutine recording now takes this one in its next round.
 		w.recording.Unlock()
+		<-f.recorded
 		return
 	}
 	w.recorder = true
@@ -405,12 +409,14 @@ func (w *Worker) record(batch []finished) {
 	if err == nil || len(batch) == 1 {
 		for _, f := range batch {
 			f.done(w.recordError(f.outcome, err))
+			close(f.recorded)
 		}
 		return
 	}
 	for _, f := range batch {
 		err := w.queue.RecordDeliveries(ctx, []switchboard.DeliveryOutcome{f.outcome})
 		f.done(w.recordError(f.outcome, err))
+		close(f.recorded)
 	}
 }
 
