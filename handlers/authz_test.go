@@ -287,8 +287,8 @@ func TestAuthorizationSignedRoutes(t *testing.T) {
 		body := []byte(`{"id":1,"status":"delivered","from":"+37255500001","text":"hello"}`)
 		wantStatus(t, owner.post(p, url.Values{"id": {"1"}}), http.StatusUnauthorized)
 		wantStatus(t, a.client().post(p, url.Values{"id": {"1"}}), http.StatusUnauthorized)
-		wantStatus(t, a.callback(p, body, ""), http.StatusUnauthorized)
-		if res := a.callback(p, body, gateway.Sign(body, gatewaySecret)); res.status == http.StatusUnauthorized {
+		wantStatus(t, a.gatewayCall(p, body, ""), http.StatusUnauthorized)
+		if res := a.gatewayCall(p, body, gateway.Sign(body, gatewaySecret)); res.status == http.StatusUnauthorized {
 			t.Errorf("%s refuses its own signature: %s", r, res.body)
 		}
 	}

@@ -28,9 +28,9 @@ func newGatewayApp(t testing.TB, secret string) *app {
 	return newAppConfig(t, handlers.Config{BaseURL: mustURL(testBaseURL), GatewaySecret: secret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-// sendFrom funds the person's organisation and queues one message of price
+// queueFromSender funds the person's organisation and queues one message of price
 // to each number from sender, as Send SMS does; it returns their ids.
-func (a *app) sendFrom(p *person, sender string, price switchboard.Money, numbers ...string) []int64 {
+func (a *app) queueFromSender(p *person, sender string, price switchboard.Money, numbers ...string) []int64 {
 	a.t.Helper()
 	ctx := context.Background()
 	raw := a.raw()
@@ -54,9 +54,9 @@ func (a *app) sendFrom(p *person, sender string, price switchboard.Money, number
 	return ids
 }
 
-// callback POSTs body to path as the gateway would, with signature as the
+// gatewayCall POSTs body to path as the gateway would, with signature as the
 // X-Switchboard-Signature header (none when empty).
-func (a *app) callback(path string, body []byte, signature string) *response {
+func (a *app) gatewayCall(path string, body []byte, signature string) *response {
 	a.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, a.ts.URL+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -66,31 +66,31 @@ func (a *app) callback(path string, body []byte, signature string) *response {
 	return a.client().do(req)
 }
 
-// signed POSTs v as JSON to path, signed with the tests' secret.
-func (a *app) signed(path string, v any) *response {
+// gatewaySigned POSTs v as JSON to path, signed with the tests' secret.
+func (a *app) gatewaySigned(path string, v any) *response {
 	a.t.Helper()
 	body, err := json.Marshal(v)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	return a.callback(path, body, gateway.Sign(body, gatewaySecret))
+	return a.gatewayCall(path, body, gateway.Sign(body, gatewaySecret))
 }
 
-type messageRow struct {
+type gatewayMessage struct {
 	status, reason string
 	refunded       bool
 }
 
-func (a *app) messageRow(id int64) messageRow {
+func (a *app) gatewayMessage(id int64) gatewayMessage {
 	a.t.Helper()
-	var m messageRow
+	var m gatewayMessage
 	if err := a.raw().QueryRowContext(context.Background(), `SELECT status, error, refunded FROM messages WHERE id = ?`, id).Scan(&m.status, &m.reason, &m.refunded); err != nil {
 		a.t.Fatal(err)
 	}
 	return m
 }
 
-func (a *app) countRows(q string, args ...any) int {
+func (a *app) gatewayCount(q string, args ...any) int {
 	a.t.Helper()
 	var n int
 	if err := a.raw().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
@@ -99,7 +99,7 @@ func (a *app) countRows(q string, args ...any) int {
 	return n
 }
 
-func wantJSON(t testing.TB, res *response, key, value string) {
+func wantJSONField(t testing.TB, res *response, key, value string) {
 	t.Helper()
 	var got map[string]any
 	if err := json.Unmarshal([]byte(res.body), &got); err != nil {
@@ -115,38 +115,38 @@ func wantJSON(t testing.TB, res *response, key, value string) {
 func TestGatewayReports(t *testing.T) {
 	a := newGatewayApp(t, gatewaySecret)
 	p := a.signup("ada@example.com", "Acme")
-	ids := a.sendFrom(p, "Acme", 500, "+37255500001", "+37255500002", "+37255500003", "+37255500004")
+	ids := a.queueFromSender(p, "Acme", 500, "+37255500001", "+37255500002", "+37255500003", "+37255500004")
 	ctx := context.Background()
 	if err := a.db.RecordDeliveries(ctx, []switchboard.DeliveryOutcome{{MessageID: ids[0], Status: switchboard.StatusSent}, {MessageID: ids[1], Status: switchboard.StatusSent}}); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("delivered", func(t *testing.T) {
-		res := a.signed("/gateway/reports", map[string]any{"id": ids[0], "status": "delivered"})
+		res := a.gatewaySigned("/gateway/reports", map[string]any{"id": ids[0], "status": "delivered"})
 		wantStatus(t, res, http.StatusOK)
-		wantJSON(t, res, "status", "delivered")
-		if m := a.messageRow(ids[0]); m.status != "delivered" || m.refunded {
+		wantJSONField(t, res, "status", "delivered")
+		if m := a.gatewayMessage(ids[0]); m.status != "delivered" || m.refunded {
 			t.Errorf("message after a delivery report: %+v", m)
 		}
 		// A late failure changes nothing.
-		res = a.signed("/gateway/reports", map[string]any{"id": ids[0], "status": "failed", "error": "late"})
+		res = a.gatewaySigned("/gateway/reports", map[string]any{"id": ids[0], "status": "failed", "error": "late"})
 		wantStatus(t, res, http.StatusOK)
-		wantJSON(t, res, "status", "delivered")
-		if m := a.messageRow(ids[0]); m.status != "delivered" || m.refunded {
+		wantJSONField(t, res, "status", "delivered")
+		if m := a.gatewayMessage(ids[0]); m.status != "delivered" || m.refunded {
 			t.Errorf("a delivered message after a failure report: %+v", m)
 		}
 	})
 	t.Run("failed, twice", func(t *testing.T) {
 		for range 2 {
-			res := a.signed("/gateway/reports", map[string]any{"id": fmt.Sprint(ids[1]), "status": "failed", "error": "absent subscriber"})
+			res := a.gatewaySigned("/gateway/reports", map[string]any{"id": fmt.Sprint(ids[1]), "status": "failed", "error": "absent subscriber"})
 			wantStatus(t, res, http.StatusOK)
-			wantJSON(t, res, "status", "failed")
+			wantJSONField(t, res, "status", "failed")
 		}
-		m := a.messageRow(ids[1])
+		m := a.gatewayMessage(ids[1])
 		if m.status != "failed" || !m.refunded || m.reason != "The gateway reported that the message could not be delivered: absent subscriber" {
 			t.Errorf("message after two failure reports: %+v", m)
 		}
-		if n := a.countRows(`SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND message_id = ?`, ids[1]); n != 1 {
+		if n := a.gatewayCount(`SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND message_id = ?`, ids[1]); n != 1 {
 			t.Errorf("%d refund lines, want 1", n)
 		}
 	})
@@ -169,10 +169,10 @@ func TestGatewayReports(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := a.countRows(`SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND message_id = ?`, ids[2]); n != 1 {
+		if n := a.gatewayCount(`SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND message_id = ?`, ids[2]); n != 1 {
 			t.Errorf("%d refund lines after ten reports at once, want 1", n)
 		}
-		if m := a.messageRow(ids[2]); m.reason != "The gateway reported that the message could not be delivered." {
+		if m := a.gatewayMessage(ids[2]); m.reason != "The gateway reported that the message could not be delivered." {
 			t.Errorf("reason without an error: %q", m.reason)
 		}
 		if b, _ := a.db.Balance(ctx, p.org); b != 1000 {
@@ -194,20 +194,20 @@ func TestGatewayReports(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				body := []byte(tc.body)
-				res := a.callback("/gateway/reports", body, gateway.Sign(body, gatewaySecret))
+				res := a.gatewayCall("/gateway/reports", body, gateway.Sign(body, gatewaySecret))
 				wantStatus(t, res, tc.status)
 				if !strings.HasPrefix(res.header.Get("Content-Type"), "application/json") || !strings.Contains(res.body, `"error":"`) {
 					t.Errorf("answer is not a JSON error: %s %s", res.header.Get("Content-Type"), res.body)
 				}
 			})
 		}
-		if m := a.messageRow(ids[3]); m.status != "queued" {
+		if m := a.gatewayMessage(ids[3]); m.status != "queued" {
 			t.Errorf("a refused report changed message %d: %+v", ids[3], m)
 		}
 	})
 	t.Run("too large", func(t *testing.T) {
 		body := []byte(`{"id":1,"status":"delivered","error":"` + strings.Repeat("x", 70<<10) + `"}`)
-		res := a.callback("/gateway/reports", body, gateway.Sign(body, gatewaySecret))
+		res := a.gatewayCall("/gateway/reports", body, gateway.Sign(body, gatewaySecret))
 		wantStatus(t, res, http.StatusRequestEntityTooLarge)
 	})
 }
@@ -219,7 +219,7 @@ func TestGatewayCallbacksRefuseBadSignatures(t *testing.T) {
 		t.Run("secret "+fmt.Sprint(secret != ""), func(t *testing.T) {
 			a := newGatewayApp(t, secret)
 			p := a.signup("ada@example.com", "Acme")
-			ids := a.sendFrom(p, "Acme", 500, "+37255500001")
+			ids := a.queueFromSender(p, "Acme", 500, "+37255500001")
 			report, _ := json.Marshal(map[string]any{"id": ids[0], "status": "failed", "error": "forged"})
 			stop, _ := json.Marshal(map[string]any{"from": "+37255500001", "to": "Acme", "text": "STOP"})
 			for _, path := range []string{"/gateway/reports", "/gateway/inbound"} {
@@ -248,19 +248,19 @@ func TestGatewayCallbacksRefuseBadSignatures(t *testing.T) {
 				}
 				for name, tc := range cases {
 					t.Run(path+" "+name, func(t *testing.T) {
-						res := a.callback(path, tc.body, tc.signature)
+						res := a.gatewayCall(path, tc.body, tc.signature)
 						wantStatus(t, res, http.StatusUnauthorized)
-						wantJSON(t, res, "error", "The X-Switchboard-Signature header is missing or does not match the body; sign it with the gateway secret.")
+						wantJSONField(t, res, "error", "The X-Switchboard-Signature header is missing or does not match the body; sign it with the gateway secret.")
 					})
 				}
 			}
-			if m := a.messageRow(ids[0]); m.status != "queued" || m.refunded {
+			if m := a.gatewayMessage(ids[0]); m.status != "queued" || m.refunded {
 				t.Errorf("a refused report changed the message: %+v", m)
 			}
 			if b, _ := a.db.Balance(context.Background(), p.org); b != 0 {
 				t.Errorf("balance %d after refused reports, want 0", b)
 			}
-			if n := a.countRows(`SELECT COUNT(*) FROM opt_outs`); n != 0 {
+			if n := a.gatewayCount(`SELECT COUNT(*) FROM opt_outs`); n != 0 {
 				t.Errorf("%d opt-outs after refused STOPs", n)
 			}
 		})
@@ -274,7 +274,7 @@ func TestGatewayCallbacksRefuseBadSignatures(t *testing.T) {
 func TestGatewayCallbacksNeedNoSessionNorCSRF(t *testing.T) {
 	a := newGatewayApp(t, gatewaySecret)
 	p := a.signup("ada@example.com", "Acme")
-	ids := a.sendFrom(p, "Acme", 500, "+37255500001")
+	ids := a.queueFromSender(p, "Acme", 500, "+37255500001")
 
 	// A cross-site POST, signed: the signature is what counts.
 	body, _ := json.Marshal(map[string]any{"id": ids[0], "status": "delivered"})
@@ -291,7 +291,7 @@ func TestGatewayCallbacksNeedNoSessionNorCSRF(t *testing.T) {
 	// signature, no entry.
 	res = p.post("/gateway/reports", url.Values{"id": {fmt.Sprint(ids[0])}, "status": {"failed"}})
 	wantStatus(t, res, http.StatusUnauthorized)
-	if m := a.messageRow(ids[0]); m.status != "delivered" {
+	if m := a.gatewayMessage(ids[0]); m.status != "delivered" {
 		t.Errorf("message %+v", m)
 	}
 
@@ -308,53 +308,53 @@ func TestGatewayInbound(t *testing.T) {
 	globex := a.signup("bob@example.com", "Globex")
 	initech := a.signup("cy@example.com", "Initech")
 	const phone = "+37255500001"
-	a.sendFrom(acme, "+3725000001", 100, phone)
-	a.sendFrom(globex, "Globex", 100, phone)
-	a.sendFrom(initech, "Initech", 100, "+37255500002")
+	a.queueFromSender(acme, "+3725000001", 100, phone)
+	a.queueFromSender(globex, "Globex", 100, phone)
+	a.queueFromSender(initech, "Initech", 100, "+37255500002")
 	optedOut := func(org int64) bool {
-		return a.countRows(`SELECT COUNT(*) FROM opt_outs WHERE org_id = ? AND phone = ?`, org, phone) == 1
+		return a.gatewayCount(`SELECT COUNT(*) FROM opt_outs WHERE org_id = ? AND phone = ?`, org, phone) == 1
 	}
 
 	for _, text := range []string{"STOP please", "Hello", "", "STOPP", "START NOW"} {
-		res := a.signed("/gateway/inbound", map[string]any{"from": phone, "to": "+3725000001", "text": text})
+		res := a.gatewaySigned("/gateway/inbound", map[string]any{"from": phone, "to": "+3725000001", "text": text})
 		wantStatus(t, res, http.StatusOK)
-		wantJSON(t, res, "action", "none")
+		wantJSONField(t, res, "action", "none")
 	}
-	if n := a.countRows(`SELECT COUNT(*) FROM opt_outs`); n != 0 {
+	if n := a.gatewayCount(`SELECT COUNT(*) FROM opt_outs`); n != 0 {
 		t.Fatalf("%d opt-outs after messages that are not STOP", n)
 	}
 
 	// To Acme's own number: Acme only.
-	res := a.signed("/gateway/inbound", map[string]any{"from": "372 5550 0001", "to": "+3725000001", "text": " stop\n"})
+	res := a.gatewaySigned("/gateway/inbound", map[string]any{"from": "372 5550 0001", "to": "+3725000001", "text": " stop\n"})
 	wantStatus(t, res, http.StatusOK)
-	wantJSON(t, res, "action", "opted out")
-	wantJSON(t, res, "organisations", "1")
+	wantJSONField(t, res, "action", "opted out")
+	wantJSONField(t, res, "organisations", "1")
 	if !optedOut(acme.org) || optedOut(globex.org) || optedOut(initech.org) {
 		t.Errorf("STOP to Acme's number: Acme %v, Globex %v, Initech %v; want Acme only", optedOut(acme.org), optedOut(globex.org), optedOut(initech.org))
 	}
-	res = a.signed("/gateway/inbound", map[string]any{"from": phone, "to": "+3725000001", "text": "Start"})
+	res = a.gatewaySigned("/gateway/inbound", map[string]any{"from": phone, "to": "+3725000001", "text": "Start"})
 	wantStatus(t, res, http.StatusOK)
-	wantJSON(t, res, "action", "opted in")
+	wantJSONField(t, res, "action", "opted in")
 	if optedOut(acme.org) {
 		t.Error("START left Acme's opt-out")
 	}
 
 	// To a number no organisation sent from: every one that wrote to it.
-	res = a.signed("/gateway/inbound", map[string]any{"from": "0037255500001", "to": "+3720000000", "text": "STOP"})
+	res = a.gatewaySigned("/gateway/inbound", map[string]any{"from": "0037255500001", "to": "+3720000000", "text": "STOP"})
 	wantStatus(t, res, http.StatusOK)
-	wantJSON(t, res, "organisations", "2")
+	wantJSONField(t, res, "organisations", "2")
 	if !optedOut(acme.org) || !optedOut(globex.org) || optedOut(initech.org) {
 		t.Errorf("STOP to a shared number: Acme %v, Globex %v, Initech %v; want Acme and Globex", optedOut(acme.org), optedOut(globex.org), optedOut(initech.org))
 	}
-	res = a.signed("/gateway/inbound", map[string]any{"from": phone, "text": "START"})
+	res = a.gatewaySigned("/gateway/inbound", map[string]any{"from": phone, "text": "START"})
 	wantStatus(t, res, http.StatusOK)
 	if optedOut(acme.org) || optedOut(globex.org) {
 		t.Error("START left opt-outs")
 	}
 
 	// A STOP from something that is not a number, and bad JSON.
-	res = a.signed("/gateway/inbound", map[string]any{"from": "Acme", "to": "+3725000001", "text": "STOP"})
+	res = a.gatewaySigned("/gateway/inbound", map[string]any{"from": "Acme", "to": "+3725000001", "text": "STOP"})
 	wantStatus(t, res, http.StatusBadRequest)
 	body := []byte(`{"from": "+37255500001", "text": `)
-	wantStatus(t, a.callback("/gateway/inbound", body, gateway.Sign(body, gatewaySecret)), http.StatusBadRequest)
+	wantStatus(t, a.gatewayCall("/gateway/inbound", body, gateway.Sign(body, gatewaySecret)), http.StatusBadRequest)
 }

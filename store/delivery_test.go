@@ -11,9 +11,9 @@ import (
 	"switchboard/store"
 )
 
-// queueTo funds the organisation with enough and queues one message of
+// queueDeliveries funds the organisation with enough and queues one message of
 // price to each number, returning the messages' ids in the order given.
-func queueTo(tb testing.TB, db *store.DB, dsn string, owner *switchboard.Profile, orgID int64, from string, price switchboard.Money, numbers ...string) []int64 {
+func queueDeliveries(tb testing.TB, db *store.DB, dsn string, owner *switchboard.Profile, orgID int64, from string, price switchboard.Money, numbers ...string) []int64 {
 	tb.Helper()
 	raw := rawDB(tb, dsn)
 	if _, err := raw.ExecContext(ctx, `UPDATE organisations SET balance = balance + ? WHERE id = ?`, int64(price)*int64(len(numbers)), orgID); err != nil {
@@ -36,7 +36,7 @@ func queueTo(tb testing.TB, db *store.DB, dsn string, owner *switchboard.Profile
 	return ids
 }
 
-func claimedIDs(list []switchboard.Delivery) []int64 {
+func deliveryIDs(list []switchboard.Delivery) []int64 {
 	var ids []int64
 	for _, d := range list {
 		ids = append(ids, d.ID)
@@ -44,7 +44,7 @@ func claimedIDs(list []switchboard.Delivery) []int64 {
 	return ids
 }
 
-func messageStatus(tb testing.TB, dsn string, id int64) (status, reason string, refunded bool) {
+func deliveryStatus(tb testing.TB, dsn string, id int64) (status, reason string, refunded bool) {
 	tb.Helper()
 	if err := rawDB(tb, dsn).QueryRowContext(ctx, `SELECT status, error, refunded FROM messages WHERE id = ?`, id).Scan(&status, &reason, &refunded); err != nil {
 		tb.Fatal(err)
@@ -57,16 +57,16 @@ func messageStatus(tb testing.TB, dsn string, id int64) (status, reason string, 
 func TestClaimMessagesLeases(t *testing.T) {
 	db, dsn := newDBWithPath(t)
 	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
-	ids := queueTo(t, db, dsn, owner, org.ID, "Acme", 100, "+37255500001", "+37255500002", "+37255500003")
+	ids := queueDeliveries(t, db, dsn, owner, org.ID, "Acme", 100, "+37255500001", "+37255500002", "+37255500003")
 
 	first, err := db.ClaimMessages(ctx, t0, 2)
 	must(t, err)
 	second, err := db.ClaimMessages(ctx, t0, 10)
 	must(t, err)
 	if len(first) != 2 || len(second) != 1 {
-		t.Fatalf("claims of 2 then 10 took %v and %v; want 2 and the 1 left", claimedIDs(first), claimedIDs(second))
+		t.Fatalf("claims of 2 then 10 took %v and %v; want 2 and the 1 left", deliveryIDs(first), deliveryIDs(second))
 	}
-	all := append(claimedIDs(first), claimedIDs(second)...)
+	all := append(deliveryIDs(first), deliveryIDs(second)...)
 	slices.Sort(all)
 	if !slices.Equal(all, ids) {
 		t.Fatalf("claimed %v, want each of %v once", all, ids)
@@ -76,12 +76,12 @@ func TestClaimMessagesLeases(t *testing.T) {
 		t.Errorf("claimed delivery = %+v", d)
 	}
 	if again, err := db.ClaimMessages(ctx, t0.Add(store.MessageLease-time.Second), 10); err != nil || len(again) != 0 {
-		t.Fatalf("claim during the lease = %v, %v; want nothing", claimedIDs(again), err)
+		t.Fatalf("claim during the lease = %v, %v; want nothing", deliveryIDs(again), err)
 	}
 	again, err := db.ClaimMessages(ctx, t0.Add(store.MessageLease), 10)
 	must(t, err)
 	if len(again) != 3 {
-		t.Fatalf("claim after the lease took %v, want all 3 again (their process died)", claimedIDs(again))
+		t.Fatalf("claim after the lease took %v, want all 3 again (their process died)", deliveryIDs(again))
 	}
 	if next, ok, err := db.NextMessageAt(ctx); err != nil || !ok || !next.Equal(t0.Add(2*store.MessageLease)) {
 		t.Errorf("NextMessageAt = %v, %v, %v; want the end of the new lease", next, ok, err)
@@ -93,7 +93,7 @@ func TestClaimMessagesLeases(t *testing.T) {
 func TestRecordDeliveries(t *testing.T) {
 	db, dsn := newDBWithPath(t)
 	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
-	ids := queueTo(t, db, dsn, owner, org.ID, "Acme", 700, "+37255500001", "+37255500002", "+37255500003", "+37255500004", "+37255500005")
+	ids := queueDeliveries(t, db, dsn, owner, org.ID, "Acme", 700, "+37255500001", "+37255500002", "+37255500003", "+37255500004", "+37255500005")
 	raw := rawDB(t, dsn)
 	_, err := db.ClaimMessages(ctx, t0, 10)
 	must(t, err)
@@ -109,14 +109,14 @@ func TestRecordDeliveries(t *testing.T) {
 	}))
 
 	for i, want := range []string{"sent", "delivered", "failed", "queued", "queued"} {
-		if status, _, _ := messageStatus(t, dsn, ids[i]); status != want {
+		if status, _, _ := deliveryStatus(t, dsn, ids[i]); status != want {
 			t.Errorf("message %d is %s, want %s", i, status, want)
 		}
 	}
 	if n := count(t, raw, `SELECT COUNT(*) FROM messages WHERE id IN (?, ?) AND sent_at = ? AND status_at = ?`, ids[0], ids[1], later.UnixMilli(), later.UnixMilli()); n != 2 {
 		t.Errorf("%d accepted messages have sent_at and status_at of the outcome, want 2", n)
 	}
-	if _, reason, refunded := messageStatus(t, dsn, ids[2]); reason != "The gateway refused this message: unknown number" || !refunded {
+	if _, reason, refunded := deliveryStatus(t, dsn, ids[2]); reason != "The gateway refused this message: unknown number" || !refunded {
 		t.Errorf("failed message: reason %q, refunded %v", reason, refunded)
 	}
 	if n := count(t, raw, `SELECT COUNT(*) FROM message_queue WHERE message_id IN (?, ?, ?)`, ids[0], ids[1], ids[2]); n != 0 {
@@ -134,8 +134,8 @@ func TestRecordDeliveries(t *testing.T) {
 	if attempts != 0 || claimed != nil {
 		t.Errorf("untried message: attempts %d, claimed %v; want its claim given back, no attempt counted", attempts, claimed)
 	}
-	if got, _ := db.ClaimMessages(ctx, later, 10); !slices.Equal(claimedIDs(got), []int64{ids[4]}) {
-		t.Errorf("claim after the outcomes took %v, want only the untried message %d", claimedIDs(got), ids[4])
+	if got, _ := db.ClaimMessages(ctx, later, 10); !slices.Equal(deliveryIDs(got), []int64{ids[4]}) {
+		t.Errorf("claim after the outcomes took %v, want only the untried message %d", deliveryIDs(got), ids[4])
 	}
 
 	if b, _ := db.Balance(ctx, org.ID); b != 700 {
@@ -156,7 +156,7 @@ func TestRecordDeliveries(t *testing.T) {
 func TestRefundExactlyOnce(t *testing.T) {
 	db, dsn := newDBWithPath(t)
 	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
-	ids := queueTo(t, db, dsn, owner, org.ID, "Acme", 500, "+37255500001", "+37255500002")
+	ids := queueDeliveries(t, db, dsn, owner, org.ID, "Acme", 500, "+37255500001", "+37255500002")
 	raw := rawDB(t, dsn)
 
 	// The worker and a report, one after the other.
@@ -167,7 +167,7 @@ func TestRefundExactlyOnce(t *testing.T) {
 	if status != switchboard.StatusFailed {
 		t.Errorf("status after the report = %s", status)
 	}
-	if _, reason, _ := messageStatus(t, dsn, ids[0]); reason != "refused" {
+	if _, reason, _ := deliveryStatus(t, dsn, ids[0]); reason != "refused" {
 		t.Errorf("reason = %q, want the first one kept", reason)
 	}
 
@@ -203,7 +203,7 @@ func TestRefundExactlyOnce(t *testing.T) {
 func TestReportDelivery(t *testing.T) {
 	db, dsn := newDBWithPath(t)
 	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
-	ids := queueTo(t, db, dsn, owner, org.ID, "Acme", 500, "+37255500001", "+37255500002", "+37255500003")
+	ids := queueDeliveries(t, db, dsn, owner, org.ID, "Acme", 500, "+37255500001", "+37255500002", "+37255500003")
 	raw := rawDB(t, dsn)
 	must(t, db.RecordDeliveries(ctx, []switchboard.DeliveryOutcome{{MessageID: ids[0], Status: switchboard.StatusSent}}))
 
@@ -216,7 +216,7 @@ func TestReportDelivery(t *testing.T) {
 		// A late failure report changes nothing and refunds nothing.
 		status, err = db.ReportDelivery(ctx, ids[0], switchboard.StatusFailed, "late")
 		must(t, err)
-		if got, reason, refunded := messageStatus(t, dsn, ids[0]); status != switchboard.StatusDelivered || got != "delivered" || reason != "" || refunded {
+		if got, reason, refunded := deliveryStatus(t, dsn, ids[0]); status != switchboard.StatusDelivered || got != "delivered" || reason != "" || refunded {
 			t.Errorf("after a failure report for a delivered message: %s %s %q %v", status, got, reason, refunded)
 		}
 	})
@@ -233,7 +233,7 @@ func TestReportDelivery(t *testing.T) {
 			t.Errorf("a delivered message is still queued")
 		}
 		must(t, db.RecordDeliveries(ctx, []switchboard.DeliveryOutcome{{MessageID: ids[1], Status: switchboard.StatusSent}}))
-		if got, _, _ := messageStatus(t, dsn, ids[1]); got != "delivered" {
+		if got, _, _ := deliveryStatus(t, dsn, ids[1]); got != "delivered" {
 			t.Errorf("after the worker's late outcome the message is %s, want delivered", got)
 		}
 	})
@@ -272,8 +272,8 @@ func TestTwoClaimersNeverShareAMessage(t *testing.T) {
 	for i := range numbers {
 		numbers[i] = fmt.Sprintf("+3725560%04d", i)
 	}
-	queueTo(t, db, dsn, owner, org.ID, "Acme", 100, numbers...)
-	other, _ := openAgain(t, dsn)
+	queueDeliveries(t, db, dsn, owner, org.ID, "Acme", 100, numbers...)
+	other, _ := openSecondHandle(t, dsn)
 
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -317,9 +317,9 @@ func TestTwoClaimersNeverShareAMessage(t *testing.T) {
 	}
 }
 
-// openAgain opens a second handle on the test's database, as another
+// openSecondHandle opens a second handle on the test's database, as another
 // process would, with the same clock.
-func openAgain(tb testing.TB, dsn string) (*store.DB, string) {
+func openSecondHandle(tb testing.TB, dsn string) (*store.DB, string) {
 	tb.Helper()
 	other, err := store.Open(ctx, dsn)
 	must(tb, err)
@@ -337,9 +337,9 @@ func TestInboundStopAndStart(t *testing.T) {
 	ownerB, b := newOwner(t, db, "Bob", "Builder", "bob@example.com")
 	ownerC, c := newOwner(t, db, "Cy", "Young", "cy@example.com")
 	const phone = "+37255500001"
-	queueTo(t, db, dsn, ownerA, a.ID, "+3725000001", 100, phone)
-	queueTo(t, db, dsn, ownerB, b.ID, "Bobs", 100, phone)
-	queueTo(t, db, dsn, ownerC, c.ID, "+3725000001", 100, "+37255500002") // never wrote to phone
+	queueDeliveries(t, db, dsn, ownerA, a.ID, "+3725000001", 100, phone)
+	queueDeliveries(t, db, dsn, ownerB, b.ID, "Bobs", 100, phone)
+	queueDeliveries(t, db, dsn, ownerC, c.ID, "+3725000001", 100, "+37255500002") // never wrote to phone
 	raw := rawDB(t, dsn)
 	optedOut := func() []int64 {
 		t.Helper()

@@ -22,8 +22,8 @@ import (
 
 const testGatewaySecret = "a gateway secret for the tests"
 
-// startMainWith runs Main on port 0 with the database db and more flags.
-func startMainWith(t *testing.T, db string, out io.Writer, flags ...string) *Main {
+// startMainFlags runs Main on port 0 with the database db and more flags.
+func startMainFlags(t *testing.T, db string, out io.Writer, flags ...string) *Main {
 	t.Helper()
 	m := NewMain()
 	m.Stdout = out
@@ -37,9 +37,9 @@ func startMainWith(t *testing.T, db string, out io.Writer, flags ...string) *Mai
 	return m
 }
 
-// queueSend creates an organisation on db, funds it, and queues a message
+// queueDeliverySend creates an organisation on db, funds it, and queues a message
 // to each number, as Send SMS does; it returns the messages' ids.
-func queueSend(t *testing.T, db *store.DB, dsn string, numbers ...string) []int64 {
+func queueDeliverySend(t *testing.T, db *store.DB, dsn string, numbers ...string) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	p := &switchboard.Profile{Email: fmt.Sprintf("owner%d@example.com", time.Now().UnixNano()), FirstName: "Ada", LastName: "Lovelace"}
@@ -68,7 +68,7 @@ func queueSend(t *testing.T, db *store.DB, dsn string, numbers ...string) []int6
 	return ids
 }
 
-func statusOf(t *testing.T, dsn string, id int64) string {
+func messageStatusOf(t *testing.T, dsn string, id int64) string {
 	t.Helper()
 	var s string
 	if err := storetest.OpenRaw(t, dsn).QueryRowContext(context.Background(), `SELECT status FROM messages WHERE id = ?`, id).Scan(&s); err != nil {
@@ -77,7 +77,7 @@ func statusOf(t *testing.T, dsn string, id int64) string {
 	return s
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitForDelivery(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !ok() {
@@ -88,9 +88,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// webhookServer is an SMS provider in the test: it counts the calls for
+// deliveryWebhook is an SMS provider in the test: it counts the calls for
 // each message id, and answers with answer.
-type webhookServer struct {
+type deliveryWebhook struct {
 	*httptest.Server
 	mu     sync.Mutex
 	calls  map[int64]int
@@ -98,8 +98,8 @@ type webhookServer struct {
 	answer func(id int64) int
 }
 
-func newWebhookServer(t *testing.T, answer func(id int64) int) *webhookServer {
-	w := &webhookServer{calls: map[int64]int{}, answer: answer}
+func newDeliveryWebhook(t *testing.T, answer func(id int64) int) *deliveryWebhook {
+	w := &deliveryWebhook{calls: map[int64]int{}, answer: answer}
 	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var m struct{ ID int64 }
@@ -122,7 +122,7 @@ func newWebhookServer(t *testing.T, answer func(id int64) int) *webhookServer {
 	return w
 }
 
-func (w *webhookServer) accepted(id int64) int {
+func (w *deliveryWebhook) accepted(id int64) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.calls[id]
@@ -132,12 +132,12 @@ func (w *webhookServer) accepted(id int64) int {
 // message to the webhook, signed, and takes the delivery report back.
 func TestMainDeliversThroughTheWebhook(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sb.db")
-	hook := newWebhookServer(t, nil)
-	m := startMainWith(t, db, io.Discard, "--gateway", hook.URL, "--gateway-secret", testGatewaySecret)
+	hook := newDeliveryWebhook(t, nil)
+	m := startMainFlags(t, db, io.Discard, "--gateway", hook.URL, "--gateway-secret", testGatewaySecret)
 	defer m.Close()
-	ids := queueSend(t, m.DB, db, "+37255500001")
+	ids := queueDeliverySend(t, m.DB, db, "+37255500001")
 	m.Deliveries.Notify()
-	waitFor(t, "the message is sent", func() bool { return statusOf(t, db, ids[0]) == "sent" })
+	waitForDelivery(t, "the message is sent", func() bool { return messageStatusOf(t, db, ids[0]) == "sent" })
 	if hook.accepted(ids[0]) != 1 || hook.bad != 0 {
 		t.Fatalf("the webhook took message %d %d times (%d badly signed)", ids[0], hook.accepted(ids[0]), hook.bad)
 	}
@@ -150,8 +150,8 @@ func TestMainDeliversThroughTheWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || statusOf(t, db, ids[0]) != "delivered" {
-		t.Fatalf("report answered %d; message %s", res.StatusCode, statusOf(t, db, ids[0]))
+	if res.StatusCode != http.StatusOK || messageStatusOf(t, db, ids[0]) != "delivered" {
+		t.Fatalf("report answered %d; message %s", res.StatusCode, messageStatusOf(t, db, ids[0]))
 	}
 }
 
@@ -160,11 +160,11 @@ func TestMainDeliversThroughTheWebhook(t *testing.T) {
 func TestMainLogGatewayDelivers(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sb.db")
 	var out syncBuffer
-	m := startMainWith(t, db, &out)
+	m := startMainFlags(t, db, &out)
 	defer m.Close()
-	ids := queueSend(t, m.DB, db, "+37255500001")
+	ids := queueDeliverySend(t, m.DB, db, "+37255500001")
 	m.Deliveries.Notify()
-	waitFor(t, "the message is delivered", func() bool { return statusOf(t, db, ids[0]) == "delivered" })
+	waitForDelivery(t, "the message is delivered", func() bool { return messageStatusOf(t, db, ids[0]) == "delivered" })
 	m.Close()
 	if !strings.Contains(out.String(), `"to":"+37255500001"`) || !strings.Contains(out.String(), `"gateway":"log"`) {
 		t.Errorf("the log does not show the message and the gateway:\n%s", out.String())
@@ -188,7 +188,7 @@ func TestMainRestartDeliversEachOnce(t *testing.T) {
 			var once sync.Once
 			down := true
 			var mu sync.Mutex
-			hook := newWebhookServer(t, func(int64) int {
+			hook := newDeliveryWebhook(t, func(int64) int {
 				mu.Lock()
 				first := down
 				mu.Unlock()
@@ -202,12 +202,12 @@ func TestMainRestartDeliversEachOnce(t *testing.T) {
 			defer close(release)
 			flags := []string{"--gateway", hook.URL, "--gateway-secret", testGatewaySecret}
 
-			first := startMainWith(t, db, io.Discard, flags...)
+			first := startMainFlags(t, db, io.Discard, flags...)
 			numbers := make([]string, 50)
 			for i := range numbers {
 				numbers[i] = fmt.Sprintf("+3725550%04d", i)
 			}
-			ids := queueSend(t, first.DB, db, numbers...)
+			ids := queueDeliverySend(t, first.DB, db, numbers...)
 			first.Deliveries.Notify()
 			hanging.Wait()
 			stopped := make(chan error, 1)
@@ -231,10 +231,10 @@ func TestMainRestartDeliversEachOnce(t *testing.T) {
 			mu.Lock()
 			down = false
 			mu.Unlock()
-			second := startMainWith(t, db, io.Discard, flags...)
+			second := startMainFlags(t, db, io.Discard, flags...)
 			defer second.Close()
 			second.Deliveries.Notify()
-			waitFor(t, "every message is sent", func() bool {
+			waitForDelivery(t, "every message is sent", func() bool {
 				var left int
 				raw.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM message_queue`).Scan(&left)
 				return left == 0
@@ -243,7 +243,7 @@ func TestMainRestartDeliversEachOnce(t *testing.T) {
 				if n := hook.accepted(id); n != 1 {
 					t.Errorf("message %d accepted %d times, want 1", id, n)
 				}
-				if s := statusOf(t, db, id); s != "sent" {
+				if s := messageStatusOf(t, db, id); s != "sent" {
 					t.Errorf("message %d is %s", id, s)
 				}
 			}
