@@ -260,7 +260,7 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 			}
 			break
 		}
-		list, err := w.queue.ClaimMessages(ctx, now, free)
+		list, err := w.claim(ctx, now, free)
 		if err != nil {
 			for range free {
 				<-w.slots
@@ -300,6 +300,29 @@ func (w *Worker) dispatch(ctx context.Context, sending *sync.WaitGroup, done fun
 			return nil
 		}
 	}
+}
+
+// claim claims up to free due messages, within storeTimeout: a database
+// that stops answering makes a round fail (and Run try again later) rather
+// than hold the Worker for good. Every message it returns has a slot: should
+// the queue ever hand out more than asked, the rest are given back at once.
+func (w *Worker) claim(ctx context.Context, now time.Time, free int) ([]switchboard.Delivery, error) {
+	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	list, err := w.queue.ClaimMessages(cctx, now, free)
+	if err != nil || len(list) <= free {
+		return list, err
+	}
+	extra := make([]switchboard.DeliveryOutcome, 0, len(list)-free)
+	for _, d := range list[free:] {
+		extra = append(extra, switchboard.DeliveryOutcome{MessageID: d.ID, Status: switchboard.StatusQueued, Untried: true})
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer rcancel()
+	if err := w.queue.RecordDeliveries(rctx, extra); err != nil {
+		w.logger.Error("gateway: give back messages claimed beyond the free slots", slog.Any("error", err))
+	}
+	return list[:free], nil
 }
 
 // send hands one message to the gateway and returns its outcome, to be

@@ -583,3 +583,39 @@ func TestFlushTriesEachMessageOnce(t *testing.T) {
 		t.Errorf("%d calls after two Flushes, want %d", c, 2*len(ids))
 	}
 }
+
+// greedyQueue is the real store, claiming more messages than the Worker
+// asks for, as a query planned badly could.
+type greedyQueue struct{ *store.DB }
+
+func (q greedyQueue) ClaimMessages(ctx context.Context, now time.Time, limit int) ([]switchboard.Delivery, error) {
+	return q.DB.ClaimMessages(ctx, now, limit+3)
+}
+
+// TestClaimBeyondTheSlotsIsGivenBack: messages claimed beyond the free
+// slots are given back, not sent without a slot (which would leave the
+// Worker waiting for slots that never come back); each is still sent once.
+func TestClaimBeyondTheSlotsIsGivenBack(t *testing.T) {
+	p := newPanel(t)
+	ids := p.queue(t, 100, numbers(10)...)
+	g := newTestGateway(t, nil)
+	w := gateway.NewWorker(greedyQueue{p.db}, g.webhook(t), quiet())
+	w.Concurrency = 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 {
+			w.Flush(ctx)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Flush hung") // an upper bound for a hang, not a speed test
+	}
+	for _, id := range ids {
+		if c := g.callsFor()[id]; c != 1 {
+			t.Errorf("message %d sent %d times, want 1", id, c)
+		}
+	}
+}
