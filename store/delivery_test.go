@@ -289,6 +289,9 @@ func TestTwoClaimersNeverShareAMessage(t *testing.T) {
 				if len(list) == 0 {
 					return
 				}
+				if len(list) > 7 {
+					t.Errorf("a claim of 7 took %d messages", len(list))
+				}
 				var outcomes []switchboard.DeliveryOutcome
 				mu.Lock()
 				for _, d := range list {
