@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"switchboard"
+	"switchboard/gateway"
 	"switchboard/store"
 )
 
@@ -271,6 +272,48 @@ func TestAuthorizationTable(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// signedRoutes are the routes outside any organisation that a signature
+// guards instead of a session (the webhook gateway's callbacks, PRODUCT.md
+// § Messages and the gateway). Every route under /gateway/ must be here.
+var signedRoutes = []string{
+	"POST /gateway/reports",
+	"POST /gateway/inbound",
+}
+
+// TestAuthorizationSignedRoutes tries each signed route as every kind of
+// visitor of the table above, without the signature: a logged-in owner's
+// session and CSRF token open nothing (401), nor does a visitor's; only
+// the signature does.
+func TestAuthorizationSignedRoutes(t *testing.T) {
+	a := newGatewayApp(t, gatewaySecret)
+	owner := a.signup("owner@example.com", "Acme")
+	listed := map[string]bool{}
+	for _, r := range signedRoutes {
+		listed[r] = true
+	}
+	served := map[string]bool{}
+	for _, r := range a.srv.Routes() {
+		served[r] = true
+		if _, p, _ := strings.Cut(r, " "); strings.HasPrefix(p, "/gateway/") && !listed[r] {
+			t.Errorf("route %s is a gateway callback missing from signedRoutes", r)
+		}
+	}
+	for _, r := range signedRoutes {
+		if !served[r] {
+			t.Errorf("signedRoutes has %s, which the server does not have", r)
+			continue
+		}
+		_, p, _ := strings.Cut(r, " ")
+		body := []byte(`{"id":1,"status":"delivered","from":"+37255500001","text":"hello"}`)
+		wantStatus(t, owner.post(p, url.Values{"id": {"1"}}), http.StatusUnauthorized)
+		wantStatus(t, a.client().post(p, url.Values{"id": {"1"}}), http.StatusUnauthorized)
+		wantStatus(t, a.gatewayCall(p, body, ""), http.StatusUnauthorized)
+		if res := a.gatewayCall(p, body, gateway.Sign(body, gatewaySecret)); res.status == http.StatusUnauthorized {
+			t.Errorf("%s refuses its own signature: %s", r, res.body)
 		}
 	}
 }

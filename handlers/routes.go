@@ -37,6 +37,10 @@ func (s *Server) routes() {
 	e.GET("/invitations/:token", s.handleInvitation)
 	e.POST("/invitations/:token", s.handleInvitationAccept)
 	e.POST("/invitations/:token/signup", s.handleInvitationSignup)
+	// The webhook gateway's callbacks: signed, without session or CSRF
+	// token (handlers/gateway.go).
+	e.POST(pathGatewayReports, s.handleGatewayReport)
+	e.POST(pathGatewayInbound, s.handleGatewayInbound)
 
 	// Logged in.
 	in := s.requireProfile

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"switchboard"
+	"switchboard/gateway"
 	"switchboard/handlers"
 	"switchboard/mail"
 	"switchboard/store"
@@ -115,14 +116,18 @@ type Main struct {
 	// Stdout receives the logs, and what the operator's commands print.
 	Stdout io.Writer
 
-	DB       *store.DB
-	Server   *handlers.Server
-	Worker   *mail.Worker
-	listener net.Listener
-	http     *http.Server
-	cancel   context.CancelFunc
-	done     chan struct{}
-	logger   *slog.Logger
+	DB     *store.DB
+	Server *handlers.Server
+	Worker *mail.Worker
+	// Deliveries is the delivery worker: it sends the queued messages
+	// through the gateway of --gateway.
+	Deliveries *gateway.Worker
+	listener   net.Listener
+	http       *http.Server
+	cancel     context.CancelFunc
+	done       chan struct{}
+	delivered  chan struct{} // closed when Deliveries has stopped
+	logger     *slog.Logger
 }
 
 // NewMain returns a Main with the defaults.
@@ -318,6 +323,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Worker = mail.NewWorker(db, sender, m.logger)
 
+	var gw gateway.Gateway = gateway.Log{Logger: m.logger}
+	if m.Config.Gateway != "" && m.Config.Gateway != "log" {
+		wh, err := gateway.NewWebhook(m.Config.Gateway, m.Config.GatewaySecret)
+		if err != nil {
+			return fmt.Errorf("--gateway: %v", err)
+		}
+		gw = wh
+	}
+	m.Deliveries = gateway.NewWorker(db, gw, m.logger)
+
 	m.Server = handlers.New(db, handlers.Config{
 		BaseURL:        m.Config.BaseURL,
 		TrustedProxies: m.Config.TrustedProxies,
@@ -329,6 +344,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Seller:         m.Config.Seller,
 		DefaultSender:  m.Config.DefaultSender,
 		GatewaySecret:  m.Config.GatewaySecret,
+		Deliveries:     m.Deliveries,
 	})
 
 	m.listener = ln
@@ -339,6 +355,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(m.done)
 		m.Worker.Run(bg)
+	}()
+	m.delivered = make(chan struct{})
+	go func() {
+		defer close(m.delivered)
+		m.Deliveries.Run(bg)
 	}()
 	m.Server.StartBackground(bg)
 
@@ -359,7 +380,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.logger.Error("serve", "err", err)
 		}
 	}()
-	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", redacted(m.Config.DB), "smtp", m.Config.SMTPURL != "")
+	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", redacted(m.Config.DB), "smtp", m.Config.SMTPURL != "", "gateway", fmt.Sprint(gw))
 	return nil
 }
 
@@ -429,8 +450,9 @@ func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
 // them) give before they kill.
 const drainTimeout = 8 * time.Second
 
-// Close drains requests in flight, stops the mail worker and closes the
-// database, within about drainTimeout whatever the SMTP server does.
+// Close drains requests in flight, stops the mail and delivery workers and
+// closes the database, within about drainTimeout whatever the SMTP server
+// and the gateway do.
 func (m *Main) Close() error {
 	var errs []error
 	// The mail worker stops at once, beside the drain: the connections of
@@ -444,6 +466,13 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
+	}
+	if m.delivered != nil {
+		// The delivery worker cut its calls under way when m.cancel ran:
+		// their messages are given back to the queue untried, and the
+		// outcomes already known are recorded, before the database
+		// closes.
+		<-m.delivered
 	}
 	if m.done != nil {
 		<-m.done
