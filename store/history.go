@@ -70,9 +70,8 @@ func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switch
 // messages_by_sender_status, either alone by its own index, nothing by
 // messages_by_org. The other conditions are written so that no index can
 // serve them (the column joined to an empty string, created_at + 0): left
-// indexable, a
-// planner without statistics (SQLite's, unless ANALYZE ran) may take
-// messages_by_time and sort the whole range. A date range becomes an id
+// indexable, a planner may take messages_by_time and sort the whole
+// range. A date range becomes an id
 // range (idBounds), which every one of these indexes ends with.
 //
 // SQLite, without statistics, still prefers messages_by_org for any query
