@@ -152,6 +152,12 @@ var routeCases = map[string]routeCase{
 		return url.Values{"name": {"Lead"}, "permissions": {"members", "messages"}}
 	}},
 	"POST /orgs/:org/roles/:role/delete": {perm: switchboard.PermOwnership},
+	"GET /orgs/:org/history":             {perm: switchboard.PermHistory},
+	"GET /orgs/:org/history.csv":         {perm: switchboard.PermHistory},
+	"GET /orgs/:org/sender-names":        {perm: switchboard.PermSenderNames},
+	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
+		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
+	}},
 }
 
 func fillPath(route string, f orgFixture) string {

@@ -78,6 +78,10 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)
 	s.orgRoute(org, http.MethodGet, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDeleteConfirm)
 	s.orgRoute(org, http.MethodPost, "/roles/:role/delete", switchboard.PermOwnership, s.handleRoleDelete)
+	s.orgRoute(org, http.MethodGet, "/history", switchboard.PermHistory, s.handleHistory)
+	s.orgRoute(org, http.MethodGet, "/history.csv", switchboard.PermHistory, s.handleHistoryCSV)
+	s.orgRoute(org, http.MethodGet, "/sender-names", switchboard.PermSenderNames, s.handleSenderNames)
+	s.orgRoute(org, http.MethodPost, "/sender-names", switchboard.PermSenderNames, s.handleSenderNameApply)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

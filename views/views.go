@@ -129,6 +129,9 @@ var auditActions = map[string]string{
 	"role.deleted":          "Role deleted",
 	"setting.changed":       "Setting changed",
 	"organisation.updated":  "Details changed",
+	"sender_name.applied":   "Sender name applied for",
+	"sender_name.approved":  "Sender name approved",
+	"sender_name.rejected":  "Sender name rejected",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -149,6 +152,13 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 		return "", e.Target + ": " + strings.Join(names, ", ")
 	case "organisation.updated":
 		return "", e.Target
+	case "sender_name.applied", "sender_name.approved", "sender_name.rejected":
+		// The name is not a person: it and the use case or the reason
+		// for a rejection read as the details.
+		if e.Detail == "" {
+			return "", e.Target
+		}
+		return "", e.Target + ": " + e.Detail
 	}
 	return e.Target, e.Detail
 }
