@@ -150,13 +150,18 @@ func historyQueryString(values url.Values) string {
 	return strings.Join(parts, "&")
 }
 
-// historyPage builds the history page for the filters of the request.
-func (s *Server) historyPage(c echo.Context) (views.HistoryPage, store.MessageFilter, bool, error) {
+// historyPage builds the history page for the filters of the request; ok
+// is false when a filter could not be read (the page then shows why). The
+// export needs the page only then.
+func (s *Server) historyPage(c echo.Context, export bool) (page views.HistoryPage, f store.MessageFilter, ok bool, err error) {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	loc := memberZone(switchboard.ProfileFromContext(ctx))
 	f, values, errs := readHistoryFilter(c, loc)
-	page := views.HistoryPage{Membership: m, Filter: views.Form{Values: values, Errors: errs}, Query: historyQueryString(values), Zone: loc.String(), First: true}
+	page = views.HistoryPage{Membership: m, Filter: views.Form{Values: values, Errors: errs}, Query: historyQueryString(values), Zone: loc.String(), First: true}
+	if export && len(errs) == 0 {
+		return page, f, true, nil
+	}
 	names, err := s.db.ApprovedSenderNames(ctx, m.Org.ID)
 	if err != nil {
 		return page, f, false, err
@@ -170,7 +175,7 @@ func (s *Server) historyPage(c echo.Context) (views.HistoryPage, store.MessageFi
 func (s *Server) handleHistory(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	page, f, ok, err := s.historyPage(c)
+	page, f, ok, err := s.historyPage(c, false)
 	if err != nil {
 		return err
 	}
@@ -206,7 +211,7 @@ var historyCSVHeader = []string{"Date", "From", "To", "Message", "Parts", "Price
 func (s *Server) handleHistoryCSV(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	page, f, ok, err := s.historyPage(c)
+	page, f, ok, err := s.historyPage(c, true)
 	if err != nil {
 		return err
 	}

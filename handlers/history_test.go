@@ -45,7 +45,7 @@ func sms(from, to, text string) switchboard.Message {
 }
 
 // setZone sets the profile's time zone behind the store's back.
-func setZone(t *testing.T, a *app, profile int64, zone string) {
+func setZone(t testing.TB, a *app, profile int64, zone string) {
 	t.Helper()
 	if _, err := a.raw().ExecContext(context.Background(), `UPDATE profiles SET time_zone = ? WHERE id = ?`, zone, profile); err != nil {
 		t.Fatal(err)
