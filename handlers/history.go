@@ -95,7 +95,7 @@ func readHistoryFilter(c echo.Context, loc *time.Location) (store.MessageFilter,
 	if r := values.Get("recipient"); r != "" {
 		number, ok := historyNumber(r)
 		if !ok {
-			errs.Add("recipient", r+" is not a phone number. Enter the full number, such as +37255566677.")
+			errs.Add("recipient", r+" is not a phone number. Enter the number with its country code, such as +37255566677.")
 		}
 		f.Recipient = number
 	}
@@ -109,10 +109,11 @@ func readHistoryFilter(c echo.Context, loc *time.Location) (store.MessageFilter,
 }
 
 // historyNumber turns a phone number as typed ("+372 555 66677",
-// "00372-555-66677") into the E.164 form messages are stored in
-// ("+37255566677"): its digits after a +, an international 00 prefix
-// dropped. A number without its country code cannot be matched and is
-// refused, as is anything but digits, spaces, dots, dashes and brackets.
+// "00372-555-66677", "37255566677") into the E.164 form messages are
+// stored in ("+37255566677"): its digits after a +, an international 00
+// prefix dropped. Anything but digits, spaces, dots, dashes, brackets and
+// a leading + is refused, as is a number of more than 15 digits (E.164's
+// longest).
 func historyNumber(typed string) (string, bool) {
 	var digits strings.Builder
 	for i, r := range typed {
@@ -127,12 +128,9 @@ func historyNumber(typed string) (string, bool) {
 	}
 	d := digits.String()
 	if !strings.HasPrefix(typed, "+") {
-		if !strings.HasPrefix(d, "00") {
-			return "", false
-		}
-		d = d[2:]
+		d = strings.TrimPrefix(d, "00")
 	}
-	if len(d) < 4 || len(d) > 15 || d[0] == '0' {
+	if len(d) < 3 || len(d) > 15 {
 		return "", false
 	}
 	return "+" + d, true

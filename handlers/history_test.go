@@ -112,6 +112,7 @@ func TestHistoryPage(t *testing.T) {
 		{"status", url.Values{"status": {"failed"}}, []string{"Two parts to Germany"}},
 		{"recipient as typed", url.Values{"recipient": {" +372 555-00002 "}}, []string{"Early on the 3rd"}},
 		{"recipient with 00", url.Values{"recipient": {"0037255500001"}}, []string{"Late on the 2nd"}},
+		{"recipient without +", url.Values{"recipient": {"(372) 55500001"}}, []string{"Late on the 2nd"}},
 		{"sender", url.Values{"sender": {"Switchboard"}}, []string{"Two parts to Germany"}},
 		{"together", url.Values{"sender": {"Acme"}, "status": {"queued"}, "from_date": {"2026-03-03"}, "to_date": {"2026-03-31"}}, []string{"Early on the 3rd"}},
 		{"together, none", url.Values{"sender": {"Acme"}, "status": {"failed"}}, nil},
@@ -158,7 +159,7 @@ func TestHistoryBadFilters(t *testing.T) {
 		{url.Values{"from_date": {"2026-03-05"}, "to_date": {"2026-03-04"}}, "to_date", "The To date is before the From date"},
 		{url.Values{"status": {"lost"}}, "status", "Choose a status from the list."},
 		{url.Values{"recipient": {"12ab"}}, "recipient", "12ab is not a phone number."},
-		{url.Values{"recipient": {"5556667"}}, "recipient", "5556667 is not a phone number."},
+		{url.Values{"recipient": {"+372 5550 0001 2345 6789"}}, "recipient", "+372 5550 0001 2345 6789 is not a phone number."},
 	} {
 		for _, section := range []string{"history", "history.csv"} {
 			res := owner.get(path(owner.org, section) + "?" + tc.query.Encode())
