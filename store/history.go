@@ -60,8 +60,8 @@ func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switch
 }
 
 // historyQuery returns the query of one page (or chunk) of the history
-// under f, and its arguments after those of the id range: org_id, then the
-// filter's values, then id < ?, id > ?, then the date range, then LIMIT ?.
+// under f: the messages with lo < id < before, newest first, at most limit
+// of them; and its arguments.
 //
 // Each filter walks the one index that yields its rows already in id order,
 // so a page reads about as many index entries as it shows, at any depth
@@ -71,15 +71,19 @@ func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switch
 // messages_by_org. The other conditions are written so that no index can
 // serve them (the column joined to an empty string, created_at + 0): left
 // indexable, a planner may take messages_by_time and sort the whole
-// range. A date range becomes an id
-// range (idBounds), which every one of these indexes ends with.
+// range. A date range becomes an id range (idBounds), which every one of
+// these indexes ends with.
 //
-// SQLite, without statistics, still prefers messages_by_org for any query
+// SQLite, without statistics, prefers messages_by_org for any query
 // bounding id on both sides (it guesses that such a range holds few rows),
 // so on SQLite the query names its index (INDEXED BY, SQLite's own
-// syntax); PostgreSQL picks the same indexes by its statistics
-// (BenchmarkListMessages checks its plans on a million messages).
-func historyQuery(pg bool, orgID int64, f MessageFilter) (string, []any) {
+// syntax). PostgreSQL picks the same indexes by its statistics, but its
+// generic plan guessed that an id range holds few rows too, and walked the
+// primary key from the newest message, filtering by organisation: 0.5 ms
+// for a small organisation under a large one, and worse the larger that
+// one. Without a filter the id range is therefore written as a comparison
+// of (org_id, id), which only messages_by_org can serve.
+func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit int) (string, []any) {
 	index := "messages_by_org"
 	var cond string
 	args := []any{orgID}
@@ -113,15 +117,23 @@ func historyQuery(pg bool, orgID int64, f MessageFilter) (string, []any) {
 		q.WriteString(` INDEXED BY ` + index)
 	}
 	q.WriteString(` WHERE org_id = ?` + cond)
-	q.WriteString(` AND id < ? AND id > ?`)
+	if pg && index == "messages_by_org" {
+		q.WriteString(` AND (org_id, id) < (?, ?) AND (org_id, id) > (?, ?)`)
+		args = append(args, orgID, before, orgID, lo)
+	} else {
+		q.WriteString(` AND id < ? AND id > ?`)
+		args = append(args, before, lo)
+	}
 	if !f.Since.IsZero() {
 		q.WriteString(` AND created_at + 0 >= ?`)
+		args = append(args, millis(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q.WriteString(` AND created_at + 0 < ?`)
+		args = append(args, millis(f.Until))
 	}
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
-	return q.String(), args
+	return q.String(), append(args, limit)
 }
 
 // idBounds returns ids lo and hi such that every message of the
@@ -153,15 +165,7 @@ func (db *DB) idBounds(ctx context.Context, orgID int64, since, until time.Time)
 // historyRun reads the messages of one page or chunk: those under f with
 // lo < id < before, newest first, at most limit of them, into list.
 func (db *DB) historyRun(ctx context.Context, orgID int64, f MessageFilter, before, lo int64, limit int, list []switchboard.Message) ([]switchboard.Message, error) {
-	q, args := historyQuery(db.pg, orgID, f)
-	args = append(args, before, lo)
-	if !f.Since.IsZero() {
-		args = append(args, millis(f.Since))
-	}
-	if !f.Until.IsZero() {
-		args = append(args, millis(f.Until))
-	}
-	args = append(args, limit)
+	q, args := historyQuery(db.pg, orgID, f, before, lo, limit)
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list messages of organisation %d: %w", orgID, err)
