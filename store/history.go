@@ -77,12 +77,8 @@ func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switch
 // SQLite, without statistics, prefers messages_by_org for any query
 // bounding id on both sides (it guesses that such a range holds few rows),
 // so on SQLite the query names its index (INDEXED BY, SQLite's own
-// syntax). PostgreSQL picks the same indexes by its statistics, but its
-// generic plan guessed that an id range holds few rows too, and walked the
-// primary key from the newest message, filtering by organisation: 0.5 ms
-// for a small organisation under a large one, and worse the larger that
-// one. Without a filter the id range is therefore written as a comparison
-// of (org_id, id), which only messages_by_org can serve.
+// syntax). PostgreSQL picks by its statistics and the values (see
+// historyBegin).
 func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit int) (string, []any) {
 	index := "messages_by_org"
 	var cond string
@@ -117,13 +113,8 @@ func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit
 		q.WriteString(` INDEXED BY ` + index)
 	}
 	q.WriteString(` WHERE org_id = ?` + cond)
-	if pg && index == "messages_by_org" {
-		q.WriteString(` AND (org_id, id) < (?, ?) AND (org_id, id) > (?, ?)`)
-		args = append(args, orgID, before, orgID, lo)
-	} else {
-		q.WriteString(` AND id < ? AND id > ?`)
-		args = append(args, before, lo)
-	}
+	q.WriteString(` AND id < ? AND id > ?`)
+	args = append(args, before, lo)
 	if !f.Since.IsZero() {
 		q.WriteString(` AND created_at + 0 >= ?`)
 		args = append(args, millis(f.Since))
@@ -136,6 +127,74 @@ func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit
 	return q.String(), append(args, limit)
 }
 
+// historyConn is where the queries of one history page or chunk run: the
+// read pool on SQLite; on PostgreSQL, a read-only transaction whose
+// queries are planned for their values. The store's connections use
+// generic plans (see withGenericPlans), and the generic plan of a page
+// cannot know whose organisation it reads: it guessed that an id range
+// holds few rows and walked the primary key from the newest message,
+// filtering by organisation, which read the whole of a large
+// organisation's million messages to show a page of a small one's (264
+// ms). Planned for the organisation and the ids, it walks
+// messages_by_org; the transaction costs two round trips more (the
+// figures in BenchmarkListMessages include them).
+type historyConn struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (db *DB) historyBegin(ctx context.Context) (*historyConn, error) {
+	h := &historyConn{db: db}
+	if !db.pg {
+		return h, nil
+	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: read history: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("store: read history: %w", err)
+	}
+	h.tx = tx
+	return h, nil
+}
+
+// end ends the transaction; it wrote nothing.
+func (h *historyConn) end() {
+	if h.tx != nil {
+		h.tx.Rollback()
+	}
+}
+
+func (h *historyConn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if h.tx == nil {
+		return h.db.query(ctx, q, args...)
+	}
+	h.db.statements.Add(1)
+	s, err := h.db.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return h.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+}
+
+// queryID reads one id, and reports whether there was one.
+func (h *historyConn) queryID(ctx context.Context, q string, args ...any) (id int64, found bool, err error) {
+	rows, err := h.query(ctx, q, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return 0, false, err
+		}
+		found = true
+	}
+	return id, found, rows.Err()
+}
+
 // idBounds returns ids lo and hi such that every message of the
 // organisation queued in [since, until) has lo < id < hi, read from
 // messages_by_time in two steps of one row each. A message queued more
@@ -143,20 +202,23 @@ func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit
 // the range, and one queued more than messageClockSkew after until after
 // every one of them; the nearest such messages are the bounds (0 and the
 // largest id when there are none).
-func (db *DB) idBounds(ctx context.Context, orgID int64, since, until time.Time) (lo, hi int64, err error) {
+func (h *historyConn) idBounds(ctx context.Context, orgID int64, since, until time.Time) (lo, hi int64, err error) {
 	hi = math.MaxInt64
 	if !since.IsZero() {
-		err := db.queryRow(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
-			orgID, millis(since.Add(-messageClockSkew))).Scan(&lo)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		lo, _, err = h.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+			orgID, millis(since.Add(-messageClockSkew)))
+		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
 		}
 	}
 	if !until.IsZero() {
-		err := db.queryRow(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
-			orgID, millis(until.Add(messageClockSkew))).Scan(&hi)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		id, found, err := h.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
+			orgID, millis(until.Add(messageClockSkew)))
+		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
+		}
+		if found {
+			hi = id
 		}
 	}
 	return lo, hi, nil
@@ -164,9 +226,9 @@ func (db *DB) idBounds(ctx context.Context, orgID int64, since, until time.Time)
 
 // historyRun reads the messages of one page or chunk: those under f with
 // lo < id < before, newest first, at most limit of them, into list.
-func (db *DB) historyRun(ctx context.Context, orgID int64, f MessageFilter, before, lo int64, limit int, list []switchboard.Message) ([]switchboard.Message, error) {
-	q, args := historyQuery(db.pg, orgID, f, before, lo, limit)
-	rows, err := db.query(ctx, q, args...)
+func (h *historyConn) historyRun(ctx context.Context, orgID int64, f MessageFilter, before, lo int64, limit int, list []switchboard.Message) ([]switchboard.Message, error) {
+	q, args := historyQuery(h.db.pg, orgID, f, before, lo, limit)
+	rows, err := h.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list messages of organisation %d: %w", orgID, err)
 	}
@@ -190,14 +252,19 @@ func (db *DB) historyRun(ctx context.Context, orgID int64, f MessageFilter, befo
 // costs what the first does.
 func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, before int64, limit int) ([]switchboard.Message, int64, error) {
 	limit = max(limit, 1)
-	lo, hi, err := db.idBounds(ctx, orgID, f.Since, f.Until)
+	h, err := db.historyBegin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer h.end()
+	lo, hi, err := h.idBounds(ctx, orgID, f.Since, f.Until)
 	if err != nil {
 		return nil, 0, err
 	}
 	if before <= 0 || before > hi {
 		before = hi
 	}
-	list, err := db.historyRun(ctx, orgID, f, before, lo, limit+1, make([]switchboard.Message, 0, limit+1))
+	list, err := h.historyRun(ctx, orgID, f, before, lo, limit+1, make([]switchboard.Message, 0, limit+1))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -215,13 +282,24 @@ func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, be
 // memory is used again for the next chunk. An error from fn stops the
 // stream and is returned.
 func (db *DB) StreamMessages(ctx context.Context, orgID int64, f MessageFilter, fn func(*switchboard.Message) error) error {
-	lo, before, err := db.idBounds(ctx, orgID, f.Since, f.Until)
+	h, err := db.historyBegin(ctx)
+	if err != nil {
+		return err
+	}
+	lo, before, err := h.idBounds(ctx, orgID, f.Since, f.Until)
+	h.end()
 	if err != nil {
 		return err
 	}
 	chunk := make([]switchboard.Message, 0, HistoryChunk)
 	for {
-		chunk, err = db.historyRun(ctx, orgID, f, before, lo, HistoryChunk, chunk[:0])
+		// Each chunk in a transaction of its own, ended before its
+		// messages are handed on.
+		if h, err = db.historyBegin(ctx); err != nil {
+			return err
+		}
+		chunk, err = h.historyRun(ctx, orgID, f, before, lo, HistoryChunk, chunk[:0])
+		h.end()
 		if err != nil {
 			return err
 		}

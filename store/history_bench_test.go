@@ -49,8 +49,8 @@ func historyBenchFilters() []struct {
 // page in the middle and the last page, 50 messages each (fewer where the
 // filter matches fewer). The target is 2 ms of store time a page at any
 // depth on both engines. On PostgreSQL it first checks the plan of each
-// filter's query, generic as the store runs it: a backward walk of the
-// filter's index, no sort.
+// filter's query, as the store runs it: a backward walk of the filter's
+// index, no sort.
 func BenchmarkListMessages(b *testing.B) {
 	const limit = 50
 	db, dsn := newDBWithPath(b)
@@ -70,7 +70,7 @@ func BenchmarkListMessages(b *testing.B) {
 	b.Logf("%s: seeded %d messages in %s", storetest.Engine(), historySize, time.Since(start).Round(time.Millisecond))
 	b.Run("small-org/first", func(b *testing.B) {
 		if storetest.Postgres() {
-			checkHistoryPlan(b, dsn, small, store.MessageFilter{}, "messages_by_org")
+			checkHistoryPlan(b, dsn, small, store.MessageFilter{}, "messages_by_org", false)
 		}
 		for b.Loop() {
 			if list, _, err := db.ListMessages(ctx, small, store.MessageFilter{}, 0, limit); err != nil || len(list) != limit {
@@ -88,7 +88,7 @@ func BenchmarkListMessages(b *testing.B) {
 			b.Fatalf("%s matches nothing", bc.name)
 		}
 		if storetest.Postgres() {
-			checkHistoryPlan(b, dsn, org.ID, bc.f, bc.index)
+			checkHistoryPlan(b, dsn, org.ID, bc.f, bc.index, bc.index == "messages_by_org")
 		}
 		cursors := map[string]int64{"first": 0, "middle": ids[len(ids)/2], "last": 0}
 		if len(ids) > limit {
@@ -117,16 +117,18 @@ func BenchmarkListMessages(b *testing.B) {
 }
 
 // checkHistoryPlan fails the benchmark unless PostgreSQL runs the filter's
-// query, in its generic plan (as the store's connections do), as a
-// backward walk of index with no sort.
-func checkHistoryPlan(b *testing.B, dsn string, orgID int64, f store.MessageFilter, index string) {
+// query, planned for its values as the store has it planned (see
+// historyConn), as a backward walk of index with no sort. Where index is
+// messages_by_org, the primary key does as well for the organisation that
+// holds nearly every message, and PostgreSQL may take it.
+func checkHistoryPlan(b *testing.B, dsn string, orgID int64, f store.MessageFilter, index string, pkeyToo bool) {
 	b.Helper()
 	raw := rawDB(b, dsn)
 	conn, err := raw.DB.Conn(ctx)
 	must(b, err)
 	defer conn.Close()
 	q, args := store.HistoryQuery(true, orgID, f, 1<<62, 0, 51)
-	_, err = conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`)
+	_, err = conn.ExecContext(ctx, `SET plan_cache_mode = force_custom_plan`)
 	must(b, err)
 	_, err = conn.ExecContext(ctx, `PREPARE history_plan AS `+store.Rebind(q))
 	must(b, err)
@@ -150,7 +152,8 @@ func checkHistoryPlan(b *testing.B, dsn string, orgID int64, f store.MessageFilt
 	must(b, rows.Err())
 	rows.Close()
 	text := strings.Join(plan, "\n")
-	if !strings.Contains(text, "Index Scan Backward using "+index+" ") || strings.Contains(text, "Sort") {
+	walks := strings.Contains(text, "Index Scan Backward using "+index+" ") || pkeyToo && strings.Contains(text, "Index Scan Backward using messages_pkey ")
+	if !walks || strings.Contains(text, "Sort") {
 		b.Fatalf("PostgreSQL does not walk %s backward for this filter:\n%s", index, text)
 	}
 }
