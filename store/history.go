@@ -77,8 +77,14 @@ func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switch
 // SQLite, without statistics, prefers messages_by_org for any query
 // bounding id on both sides (it guesses that such a range holds few rows),
 // so on SQLite the query names its index (INDEXED BY, SQLite's own
-// syntax). PostgreSQL picks by its statistics and the values (see
-// historyBegin).
+// syntax). PostgreSQL picks by its statistics: its generic plan (see
+// withGenericPlans) cannot know whose organisation a page reads, and
+// guessed from the few organisations of a young instance that one holds
+// most messages: it walked the primary key from the newest message,
+// filtering by organisation, and read a large organisation's million
+// messages to show a small one's page (264 ms). Migration 0016 tells it
+// that organisations are many (n_distinct of messages.org_id), and every
+// filter walks its index.
 func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit int) (string, []any) {
 	index := "messages_by_org"
 	var cond string
@@ -127,72 +133,13 @@ func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit
 	return q.String(), append(args, limit)
 }
 
-// historyConn is where the queries of one history page or chunk run: the
-// read pool on SQLite; on PostgreSQL, a read-only transaction whose
-// queries are planned for their values. The store's connections use
-// generic plans (see withGenericPlans), and the generic plan of a page
-// cannot know whose organisation it reads: it guessed that an id range
-// holds few rows and walked the primary key from the newest message,
-// filtering by organisation, which read the whole of a large
-// organisation's million messages to show a page of a small one's (264
-// ms). Planned for the organisation and the ids, it walks
-// messages_by_org; the transaction costs two round trips more (the
-// figures in BenchmarkListMessages include them).
-type historyConn struct {
-	db *DB
-	tx *sql.Tx
-}
-
-func (db *DB) historyBegin(ctx context.Context) (*historyConn, error) {
-	h := &historyConn{db: db}
-	if !db.pg {
-		return h, nil
-	}
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("store: read history: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("store: read history: %w", err)
-	}
-	h.tx = tx
-	return h, nil
-}
-
-// end ends the transaction; it wrote nothing.
-func (h *historyConn) end() {
-	if h.tx != nil {
-		h.tx.Rollback()
-	}
-}
-
-func (h *historyConn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if h.tx == nil {
-		return h.db.query(ctx, q, args...)
-	}
-	h.db.statements.Add(1)
-	s, err := h.db.prepared(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return h.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
-}
-
 // queryID reads one id, and reports whether there was one.
-func (h *historyConn) queryID(ctx context.Context, q string, args ...any) (id int64, found bool, err error) {
-	rows, err := h.query(ctx, q, args...)
-	if err != nil {
-		return 0, false, err
+func (db *DB) queryID(ctx context.Context, q string, args ...any) (id int64, found bool, err error) {
+	err = db.queryRow(ctx, q, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
 	}
-	defer rows.Close()
-	if rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			return 0, false, err
-		}
-		found = true
-	}
-	return id, found, rows.Err()
+	return id, err == nil, err
 }
 
 // idBounds returns ids lo and hi such that every message of the
@@ -202,17 +149,17 @@ func (h *historyConn) queryID(ctx context.Context, q string, args ...any) (id in
 // the range, and one queued more than messageClockSkew after until after
 // every one of them; the nearest such messages are the bounds (0 and the
 // largest id when there are none).
-func (h *historyConn) idBounds(ctx context.Context, orgID int64, since, until time.Time) (lo, hi int64, err error) {
+func (db *DB) idBounds(ctx context.Context, orgID int64, since, until time.Time) (lo, hi int64, err error) {
 	hi = math.MaxInt64
 	if !since.IsZero() {
-		lo, _, err = h.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+		lo, _, err = db.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
 			orgID, millis(since.Add(-messageClockSkew)))
 		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
 		}
 	}
 	if !until.IsZero() {
-		id, found, err := h.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
+		id, found, err := db.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
 			orgID, millis(until.Add(messageClockSkew)))
 		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
@@ -226,9 +173,9 @@ func (h *historyConn) idBounds(ctx context.Context, orgID int64, since, until ti
 
 // historyRun reads the messages of one page or chunk: those under f with
 // lo < id < before, newest first, at most limit of them, into list.
-func (h *historyConn) historyRun(ctx context.Context, orgID int64, f MessageFilter, before, lo int64, limit int, list []switchboard.Message) ([]switchboard.Message, error) {
-	q, args := historyQuery(h.db.pg, orgID, f, before, lo, limit)
-	rows, err := h.query(ctx, q, args...)
+func (db *DB) historyRun(ctx context.Context, orgID int64, f MessageFilter, before, lo int64, limit int, list []switchboard.Message) ([]switchboard.Message, error) {
+	q, args := historyQuery(db.pg, orgID, f, before, lo, limit)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list messages of organisation %d: %w", orgID, err)
 	}
@@ -252,19 +199,14 @@ func (h *historyConn) historyRun(ctx context.Context, orgID int64, f MessageFilt
 // costs what the first does.
 func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, before int64, limit int) ([]switchboard.Message, int64, error) {
 	limit = max(limit, 1)
-	h, err := db.historyBegin(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer h.end()
-	lo, hi, err := h.idBounds(ctx, orgID, f.Since, f.Until)
+	lo, hi, err := db.idBounds(ctx, orgID, f.Since, f.Until)
 	if err != nil {
 		return nil, 0, err
 	}
 	if before <= 0 || before > hi {
 		before = hi
 	}
-	list, err := h.historyRun(ctx, orgID, f, before, lo, limit+1, make([]switchboard.Message, 0, limit+1))
+	list, err := db.historyRun(ctx, orgID, f, before, lo, limit+1, make([]switchboard.Message, 0, limit+1))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -282,24 +224,13 @@ func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, be
 // memory is used again for the next chunk. An error from fn stops the
 // stream and is returned.
 func (db *DB) StreamMessages(ctx context.Context, orgID int64, f MessageFilter, fn func(*switchboard.Message) error) error {
-	h, err := db.historyBegin(ctx)
-	if err != nil {
-		return err
-	}
-	lo, before, err := h.idBounds(ctx, orgID, f.Since, f.Until)
-	h.end()
+	lo, before, err := db.idBounds(ctx, orgID, f.Since, f.Until)
 	if err != nil {
 		return err
 	}
 	chunk := make([]switchboard.Message, 0, HistoryChunk)
 	for {
-		// Each chunk in a transaction of its own, ended before its
-		// messages are handed on.
-		if h, err = db.historyBegin(ctx); err != nil {
-			return err
-		}
-		chunk, err = h.historyRun(ctx, orgID, f, before, lo, HistoryChunk, chunk[:0])
-		h.end()
+		chunk, err = db.historyRun(ctx, orgID, f, before, lo, HistoryChunk, chunk[:0])
 		if err != nil {
 			return err
 		}
