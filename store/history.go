@@ -133,8 +133,8 @@ func historyQuery(pg bool, orgID int64, f MessageFilter, before, lo int64, limit
 	return q.String(), append(args, limit)
 }
 
-// queryID reads one id, and reports whether there was one.
-func (db *DB) queryID(ctx context.Context, q string, args ...any) (id int64, found bool, err error) {
+// historyID reads one id, and reports whether there was one.
+func (db *DB) historyID(ctx context.Context, q string, args ...any) (id int64, found bool, err error) {
 	err = db.queryRow(ctx, q, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
@@ -152,14 +152,14 @@ func (db *DB) queryID(ctx context.Context, q string, args ...any) (id int64, fou
 func (db *DB) idBounds(ctx context.Context, orgID int64, since, until time.Time) (lo, hi int64, err error) {
 	hi = math.MaxInt64
 	if !since.IsZero() {
-		lo, _, err = db.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+		lo, _, err = db.historyID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`,
 			orgID, millis(since.Add(-messageClockSkew)))
 		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
 		}
 	}
 	if !until.IsZero() {
-		id, found, err := db.queryID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
+		id, found, err := db.historyID(ctx, `SELECT id FROM messages WHERE org_id = ? AND created_at >= ? ORDER BY created_at, id LIMIT 1`,
 			orgID, millis(until.Add(messageClockSkew)))
 		if err != nil {
 			return 0, 0, fmt.Errorf("store: bound the history of organisation %d: %w", orgID, err)
