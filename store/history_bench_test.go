@@ -125,7 +125,7 @@ func checkHistoryPlan(b *testing.B, dsn string, orgID int64, f store.MessageFilt
 	conn, err := raw.DB.Conn(ctx)
 	must(b, err)
 	defer conn.Close()
-	q, args := store.HistoryQuery(true, orgID, f, 1<<62, 0, 51)
+	q, args := store.HistoryQuery(true, "id, body", orgID, f, 1<<62, 0, 51)
 	_, err = conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`)
 	must(b, err)
 	_, err = conn.ExecContext(ctx, `PREPARE history_plan AS `+store.Rebind(q))

@@ -269,7 +269,7 @@ func TestHistoryQueryPlans(t *testing.T) {
 		case f.Status != "":
 			wantIndex = "messages_by_status"
 		}
-		q, args := store.HistoryQuery(false, 1, f, 1<<40, 0, 51)
+		q, args := store.HistoryQuery(false, "id, body", 1, f, 1<<40, 0, 51)
 		rows, err := raw.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
 		must(t, err)
 		var plan []string
