@@ -177,6 +177,12 @@ var routeCases = map[string]routeCase{
 	}},
 	"GET /orgs/:org/auto-replace":  {perm: switchboard.PermAutoReplace},
 	"POST /orgs/:org/auto-replace": {perm: switchboard.PermAutoReplace, form: func(orgFixture) url.Values { return url.Values{"mode": {"on"}, "find_0": {"a"}, "replace_0": {"b"}} }},
+	"GET /orgs/:org/history":       {perm: switchboard.PermHistory},
+	"GET /orgs/:org/history.csv":   {perm: switchboard.PermHistory},
+	"GET /orgs/:org/sender-names":  {perm: switchboard.PermSenderNames},
+	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
+		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
+	}},
 }
 
 func fillPath(route string, f orgFixture) string {

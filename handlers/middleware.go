@@ -585,6 +585,10 @@ func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.P
 		// errors belong to the Members section of the navigation.
 		sec.path = "members"
 	}
+	if sec.path == "history.csv" {
+		// The export's errors are shown on the history page's section.
+		sec.path = "history"
+	}
 	g.Add(method, path, func(c echo.Context) error {
 		ctx := context.WithValue(c.Request().Context(), sectionKey, sec)
 		c.SetRequest(c.Request().WithContext(ctx))

@@ -92,6 +92,10 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/messages/preview", switchboard.PermMessages, s.handleSendPreview)
 	s.orgRoute(org, http.MethodGet, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplace)
 	s.orgRoute(org, http.MethodPost, "/auto-replace", switchboard.PermAutoReplace, s.handleAutoReplaceSave)
+	s.orgRoute(org, http.MethodGet, "/history", switchboard.PermHistory, s.handleHistory)
+	s.orgRoute(org, http.MethodGet, "/history.csv", switchboard.PermHistory, s.handleHistoryCSV)
+	s.orgRoute(org, http.MethodGet, "/sender-names", switchboard.PermSenderNames, s.handleSenderNames)
+	s.orgRoute(org, http.MethodPost, "/sender-names", switchboard.PermSenderNames, s.handleSenderNameApply)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

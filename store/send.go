@@ -4,28 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"switchboard"
 )
-
-// ApprovedSenderNames returns the organisation's approved sender names by
-// name: what its From may offer besides the instance's default sender.
-func (db *DB) ApprovedSenderNames(ctx context.Context, orgID int64) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT name FROM sender_names WHERE org_id = ? AND status = ? ORDER BY name`, orgID, string(switchboard.SenderApproved))
-	if err != nil {
-		return nil, fmt.Errorf("store: list approved sender names of organisation %d: %w", orgID, err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("store: list approved sender names of organisation %d: %w", orgID, err)
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
-}
 
 // optOutBatches are the sizes of the lookups OptedOut makes: a list is
 // looked up in batches of the largest size, and its rest in the smallest

@@ -131,6 +131,9 @@ var auditActions = map[string]string{
 	"organisation.updated":  "Details changed",
 	"credits.added":         "Added credits",
 	"invoice.paid":          "Invoice paid",
+	"sender_name.applied":   "Sender name applied for",
+	"sender_name.approved":  "Sender name approved",
+	"sender_name.rejected":  "Sender name rejected",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -154,6 +157,13 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 	case "credits.added", "invoice.paid":
 		// The invoice and its amount: "INV-2026-000001, €50.00".
 		return "", e.Target + ", " + e.Detail
+	case "sender_name.applied", "sender_name.approved", "sender_name.rejected":
+		// The name is not a person: it and the use case or the reason
+		// for a rejection read as the details.
+		if e.Detail == "" {
+			return "", e.Target
+		}
+		return "", e.Target + ": " + e.Detail
 	}
 	return e.Target, e.Detail
 }
