@@ -73,6 +73,15 @@ func fillEveryTable(tb testing.TB, db *store.DB) (*switchboard.Profile, *switchb
 	must(tb, err)
 	_, err = db.CreateInvoice(ctx, actorOf(owner), store.NewInvoice{OrgID: org.ID, Amount: 20 * switchboard.MoneyUnit, Currency: "EUR"})
 	must(tb, err)
+	// Messages: two queued (messages, message_queue, usage_daily), one
+	// number that answered STOP, a sender name and an auto-replace row.
+	_, err = db.QueueMessages(ctx, store.Batch{OrgID: org.ID, Actor: actorOf(owner), Currency: "EUR", Description: "2 messages",
+		Messages: []switchboard.Message{oneMessage("+37255500001", 500), oneMessage("+37255500002", 500)}})
+	must(tb, err)
+	_, err = db.InboundStop(ctx, "+37255500001", "Acme")
+	must(tb, err)
+	must(tb, db.ApplySenderName(ctx, actorOf(owner), &switchboard.SenderName{OrgID: org.ID, Name: "Acme", UseCase: "Order updates"}))
+	must(tb, db.SaveAutoReplace(ctx, actorOf(owner), org.ID, switchboard.AutoReplace{Mode: switchboard.AutoReplaceOn, Rules: []switchboard.Replacement{{Find: "&", Replace: "and"}}}))
 	token := "a session token of the test"
 	must(tb, db.Sessions().CommitCtx(ctx, token, []byte("session\x00data"), t0.Add(time.Hour)))
 	return owner, org, token
