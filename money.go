@@ -73,7 +73,7 @@ func (c Currency) Format(m Money) string { return c.format(m, 2) }
 func (c Currency) FormatPrice(m Money) string { return c.format(m, 4) }
 
 func (c Currency) format(m Money, decimals int) string {
-	n := FormatAmount(m, decimals)
+	n := groupThousands(FormatAmount(m, decimals))
 	if sym, ok := currencySymbols[c]; ok {
 		if strings.HasPrefix(n, "-") {
 			return "-" + sym + n[1:]
@@ -105,4 +105,25 @@ func FormatAmount(m Money, decimals int) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// groupThousands puts a comma between each three digits of the whole part,
+// as people read amounts: "10000.00" → "10,000.00".
+func groupThousands(n string) string {
+	sign := ""
+	if strings.HasPrefix(n, "-") {
+		sign, n = "-", n[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(n, ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return sign + b.String()
 }

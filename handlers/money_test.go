@@ -48,8 +48,8 @@ func TestCreditsAmountLimits(t *testing.T) {
 	owner := a.signup("owner@example.com", "Acme")
 	for _, tc := range []struct{ typed, want string }{
 		{"4.99", "The smallest amount you can add is €5.00."},
-		{"10000.01", "The largest amount you can add at once is €10000.00."},
-		{"1000000", "The largest amount you can add at once is €10000.00."},
+		{"10000.01", "The largest amount you can add at once is €10,000.00."},
+		{"1000000", "The largest amount you can add at once is €10,000.00."},
 		{"fifty", "Enter the amount as a number, such as 50 or 49.90."},
 		{"-50", "Enter the amount as a number, such as 50 or 49.90."},
 		{"50.001", "Enter the amount with at most two decimals, such as 49.90."},
@@ -204,7 +204,7 @@ func TestInvoicePDFAndPrint(t *testing.T) {
 	wantContains(t, page, `href="`+path(owner.org, "invoices/"+number+"/pdf")+`"`, "Download PDF", `class="no-print actions"`)
 	css := owner.get("/static/app.css")
 	print := css.body[strings.Index(css.body, "@media print"):]
-	for _, want := range []string{".topbar", ".sidenav", ".no-print", "display: none", "--text: #000", "background: #fff"} {
+	for _, want := range []string{".topbar", ".sidenav", ".no-print", "display: none", "--text: #000", "--bg: #fff"} {
 		if !strings.Contains(print, want) {
 			t.Errorf("the print stylesheet lacks %q", want)
 		}
