@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/sms"
 	"switchboard/store"
 	"switchboard/views"
 )
@@ -93,7 +94,14 @@ func readHistoryFilter(c echo.Context, loc *time.Location) (store.MessageFilter,
 		}
 	}
 	if r := values.Get("recipient"); r != "" {
-		number, ok := historyNumber(r)
+		// A number as it would be sent (the organisation's country for
+		// one typed without a country code); else its digits as typed,
+		// for numbers the metadata no longer holds valid.
+		number, err := sms.ParseNumber(r, orgCountry(c))
+		ok := err == nil
+		if !ok {
+			number, ok = historyNumber(r)
+		}
 		if !ok {
 			errs.Add("recipient", r+" is not a phone number. Enter the number with its country code, such as +37255566677.")
 		}
@@ -154,7 +162,7 @@ func historyQueryString(values url.Values) string {
 func (s *Server) historyPage(c echo.Context, export bool) (page views.HistoryPage, f store.MessageFilter, ok bool, err error) {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	loc := memberZone(switchboard.ProfileFromContext(ctx))
+	loc := zoneOf(c)
 	f, values, errs := readHistoryFilter(c, loc)
 	page = views.HistoryPage{Membership: m, Filter: views.Form{Values: values, Errors: errs}, Query: historyQueryString(values), Zone: loc.String(), First: true}
 	if export && len(errs) == 0 {
@@ -187,7 +195,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	loc := memberZone(switchboard.ProfileFromContext(ctx))
+	loc := zoneOf(c)
 	page.Next = next
 	page.Messages = make([]views.HistoryRow, len(list))
 	for i, msg := range list {
@@ -216,7 +224,7 @@ func (s *Server) handleHistoryCSV(c echo.Context) error {
 	if !ok {
 		return s.render(c, http.StatusUnprocessableEntity, views.History(page))
 	}
-	loc := memberZone(switchboard.ProfileFromContext(ctx))
+	loc := zoneOf(c)
 	zone := " " + loc.String()
 
 	res := c.Response()
@@ -318,4 +326,13 @@ func plainNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// orgCountry is the Country of the organisation of the request, "" when it
+// has none.
+func orgCountry(c echo.Context) string {
+	if m := switchboard.MembershipFromContext(c.Request().Context()); m != nil && m.Org != nil {
+		return m.Org.Country
+	}
+	return ""
 }

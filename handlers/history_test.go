@@ -88,6 +88,11 @@ func TestHistoryPage(t *testing.T) {
 	if _, err := a.raw().ExecContext(context.Background(), `UPDATE messages SET status = 'delivered' WHERE body = 'Late on the 2nd'`); err != nil {
 		t.Fatal(err)
 	}
+	// Numbers typed without a country code are the organisation's
+	// Country's, as on Send SMS.
+	if _, err := a.raw().ExecContext(context.Background(), `UPDATE organisations SET country = 'EE' WHERE id = ?`, owner.org); err != nil {
+		t.Fatal(err)
+	}
 
 	res := owner.get(path(owner.org, "history"))
 	wantStatus(t, res, http.StatusOK)
@@ -113,6 +118,7 @@ func TestHistoryPage(t *testing.T) {
 		{"recipient as typed", url.Values{"recipient": {" +372 555-00002 "}}, []string{"Early on the 3rd"}},
 		{"recipient with 00", url.Values{"recipient": {"0037255500001"}}, []string{"Late on the 2nd"}},
 		{"recipient without +", url.Values{"recipient": {"(372) 55500001"}}, []string{"Late on the 2nd"}},
+		{"recipient in the organisation's country", url.Values{"recipient": {"5550 0002"}}, []string{"Early on the 3rd"}},
 		{"sender", url.Values{"sender": {"Switchboard"}}, []string{"Two parts to Germany"}},
 		{"together", url.Values{"sender": {"Acme"}, "status": {"queued"}, "from_date": {"2026-03-03"}, "to_date": {"2026-03-31"}}, []string{"Early on the 3rd"}},
 		{"together, none", url.Values{"sender": {"Acme"}, "status": {"failed"}}, nil},

@@ -39,14 +39,9 @@ func (s *Server) payments() payment.Method {
 }
 
 // zoneOf is the time zone dates are shown in to the profile of the
-// request: their profile's Time zone, UTC when they have none.
+// request: their profile's Time zone (memberZone), UTC when they have none.
 func zoneOf(c echo.Context) *time.Location {
-	if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil && p.TimeZone != "" {
-		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
+	return memberZone(switchboard.ProfileFromContext(c.Request().Context()))
 }
 
 // creditsPage builds the Credits page as it is now, with form as typed.

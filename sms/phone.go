@@ -101,20 +101,9 @@ func parseE164(s string) (*phonenumbers.PhoneNumber, bool) {
 		return nil, false
 	}
 	var digits [16]byte
-	n := 0
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if n == len(digits) {
-				return nil, false
-			}
-			digits[n] = c
-			n++
-		case c == ' ' || c == '-':
-		default:
-			return nil, false
-		}
+	n, ok := plainDigits(s[1:], digits[:])
+	if !ok {
+		return nil, false
 	}
 	if n < 8 || n > 15 || digits[0] == '0' {
 		return nil, false
@@ -189,20 +178,9 @@ func parseNational(s, region string) (*phonenumbers.PhoneNumber, bool) {
 		return nil, false
 	}
 	var digits [18]byte
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if n == len(digits) {
-				return nil, false
-			}
-			digits[n] = c
-			n++
-		case c == ' ' || c == '-':
-		default:
-			return nil, false
-		}
+	n, ok := plainDigits(s, digits[:])
+	if !ok {
+		return nil, false
 	}
 	rule, ok := nationalRules()[region]
 	if !ok || rule.international.Match(digits[:n]) {
@@ -336,4 +314,26 @@ func ParseRecipients(text, defaultCountry string) (Recipients, error) {
 // number without one is read.
 func CallingCode(country string) int {
 	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(country))
+}
+
+// plainDigits copies the digits of s into buf, skipping spaces and
+// hyphens, and returns how many there are. ok is false when s holds
+// anything else or more digits than buf: the fast paths leave such a
+// number to phonenumbers.Parse.
+func plainDigits(s string, buf []byte) (n int, ok bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(buf) {
+				return 0, false
+			}
+			buf[n] = c
+			n++
+		case c == ' ' || c == '-':
+		default:
+			return 0, false
+		}
+	}
+	return n, true
 }
