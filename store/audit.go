@@ -55,10 +55,9 @@ func (db *DB) ListAudit(ctx context.Context, orgID, before int64, limit int) ([]
 		e.CreatedAt = fromMillis(created)
 		list = append(list, e)
 	}
-	var next int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = list[limit-1].ID
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
 	}
-	return list, next, rows.Err()
+	list, next := pageOf(list, limit, func(e switchboard.AuditEntry) int64 { return e.ID })
+	return list, next, nil
 }

@@ -232,11 +232,7 @@ func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, be
 	if err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = list[limit-1].ID
-	}
+	list, next := pageOf(list, limit, func(m switchboard.Message) int64 { return m.ID })
 	return list, next, nil
 }
 

@@ -234,11 +234,7 @@ func (db *DB) ListInvoices(ctx context.Context, orgID, before int64, limit int) 
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: list invoices of organisation %d: %w", orgID, err)
 	}
-	var next int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = list[limit-1].ID
-	}
+	list, next := pageOf(list, limit, func(i switchboard.Invoice) int64 { return i.ID })
 	return list, next, nil
 }
 

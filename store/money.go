@@ -163,10 +163,6 @@ func (db *DB) ListLedger(ctx context.Context, orgID, before int64, limit int) ([
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(list) > limit {
-		list = list[:limit]
-		next = list[limit-1].ID
-	}
+	list, next := pageOf(list, limit, func(e switchboard.LedgerEntry) int64 { return e.ID })
 	return list, next, nil
 }

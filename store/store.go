@@ -472,3 +472,14 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) row {
 	}
 	return row{r: s.QueryRowContext(ctx, args...), db: db}
 }
+
+// pageOf cuts a list read with limit+1 rows (newest first, by cursor) to
+// one page, and returns the cursor of the next page: the id of its last
+// entry when there was one more row, 0 when this is the last page.
+func pageOf[T any](list []T, limit int, id func(T) int64) ([]T, int64) {
+	if len(list) <= limit {
+		return list, 0
+	}
+	list = list[:limit]
+	return list, id(list[limit-1])
+}

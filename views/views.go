@@ -86,6 +86,15 @@ func dateTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC"
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// when returns s if cond holds and "" otherwise: a link that is there only
+// in some cases (keysetPager).
+func when(cond bool, s string) string {
+	if cond {
+		return s
+	}
+	return ""
+}
+
 func plural(n int, one, many string) string { return switchboard.Plural(n, one, many) }
 
 // word is the noun of a count shown apart from its number.
