@@ -61,14 +61,18 @@ func countryOptions() []Option {
 // allows them; a section without a page of its own yet is listed without
 // a link.
 var sectionPaths = map[switchboard.Permission]struct{ path, label string }{
-	switchboard.PermMessages:     {"messages/new", "Send SMS"},
-	switchboard.PermHistory:      {"history", "History"},
-	switchboard.PermSenderNames:  {"sender-names", "Sender names"},
-	switchboard.PermAutoReplace:  {"auto-replace", "Auto-replace"},
-	switchboard.PermCredits:      {"credits", "Credits"},
-	switchboard.PermInvoices:     {"invoices", "Invoices"},
-	switchboard.PermMembers:      {"members", "Members"},
-	switchboard.PermOrganisation: {"settings", "Organisation details"},
+	switchboard.PermMessages:          {"messages/new", "Send SMS"},
+	switchboard.PermHistory:           {"history", "History"},
+	switchboard.PermCampaigns:         {"campaigns", "Campaigns"},
+	switchboard.PermContacts:          {"contacts", "Contacts"},
+	switchboard.PermSubscriptionLinks: {"subscription-links", "Subscription links"},
+	switchboard.PermProducts:          {"products", "Products"},
+	switchboard.PermSenderNames:       {"sender-names", "Sender names"},
+	switchboard.PermAutoReplace:       {"auto-replace", "Auto-replace"},
+	switchboard.PermCredits:           {"credits", "Credits"},
+	switchboard.PermInvoices:          {"invoices", "Invoices"},
+	switchboard.PermMembers:           {"members", "Members"},
+	switchboard.PermOrganisation:      {"settings", "Organisation details"},
 }
 
 func sectionPath(p switchboard.Permission) string { return sectionPaths[p].path }
