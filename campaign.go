@@ -114,6 +114,11 @@ type SubscriptionLink struct {
 	Joins     int
 	CreatedBy int64
 	CreatedAt time.Time
+	// OrgName and Country are the organisation's, read with the link for
+	// its public page: the name people see, and the country a number
+	// typed without its code takes.
+	OrgName string
+	Country string
 }
 
 // Validate trims the fields and checks them.

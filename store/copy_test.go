@@ -361,11 +361,20 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 		{`INSERT INTO campaigns (id, org_id, name, sender, body, send_at, created_by, created_at) VALUES (1, ?, 'Spring sale', 'Acme', 'Hello', ?, ?, ?)`,
 			[]any{orgID, now + 3600_000, profileID, now}},
 		{`INSERT INTO campaign_groups (campaign_id, group_id) VALUES (1, ?)`, []any{groupID}},
-		{`INSERT INTO subscription_links (id, org_id, token, name, group_id, consent_text, created_by, created_at) VALUES (1, ?, 'tok', 'Footer', ?, 'I agree.', ?, ?)`,
-			[]any{orgID, groupID, profileID, now}},
-		{`INSERT INTO product_requests (id, org_id, product, note, requested_by, created_at) VALUES (1, ?, 'voice', 'Please', ?, ?)`,
-			[]any{orgID, profileID, now}},
 	} {
 		must(tb, db.ExecForTest(ctx, q.sql, q.args...))
 	}
+	// A subscription link someone joined through, switched off (a BOOLEAN
+	// false on PostgreSQL); a product request declined with a reason.
+	actor := switchboard.Actor{ProfileID: profileID, Name: "Olivia Owner"}
+	link := &switchboard.SubscriptionLink{OrgID: orgID, Name: "Footer", GroupID: groupID, ConsentText: "I agree.", Token: "tok"}
+	must(tb, db.CreateSubscriptionLink(ctx, actor, link))
+	_, _, err := db.JoinThroughLink(ctx, "tok", &switchboard.Contact{Phone: "+37255500005", FirstName: "Liis"})
+	must(tb, err)
+	_, err = db.SetSubscriptionLinkActive(ctx, actor, orgID, link.ID, false)
+	must(tb, err)
+	product := &switchboard.ProductRequest{OrgID: orgID, Product: switchboard.ProductVoice, Note: "Please"}
+	must(tb, db.RequestProduct(ctx, actor, product))
+	_, err = db.DecideProductRequest(ctx, product.ID, false, "Not in your country yet.")
+	must(tb, err)
 }
