@@ -30,6 +30,7 @@ type orgFixture struct {
 	org, target, invitation, role int64
 	name                          string
 	invoice                       string // the number of an invoice of the organisation
+	link, linkGroup               int64  // a subscription link and its group
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -119,6 +120,7 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.invoice = invoice.Number
+	f.link, f.linkGroup = linkFixture(t, w.a, f.org, owner.ID)
 	return f
 }
 
@@ -183,10 +185,20 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
 		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
 	}},
+	"GET /orgs/:org/subscription-links": {perm: switchboard.PermSubscriptionLinks},
+	"POST /orgs/:org/subscription-links": {perm: switchboard.PermSubscriptionLinks, form: func(f orgFixture) url.Values {
+		return url.Values{"name": {"Poster"}, "group": {itoa(f.linkGroup)}, "consent_text": {"I agree."}}
+	}},
+	"GET /orgs/:org/subscription-links/:link/off":  {perm: switchboard.PermSubscriptionLinks},
+	"POST /orgs/:org/subscription-links/:link/off": {perm: switchboard.PermSubscriptionLinks},
+	"GET /orgs/:org/subscription-links/:link/on":   {perm: switchboard.PermSubscriptionLinks},
+	"POST /orgs/:org/subscription-links/:link/on":  {perm: switchboard.PermSubscriptionLinks},
+	"GET /orgs/:org/products":                      {perm: switchboard.PermProducts},
+	"POST /orgs/:org/products":                     {perm: switchboard.PermProducts, form: func(orgFixture) url.Values { return url.Values{"product": {"voice"}, "note": {"Please"}} }},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every
@@ -320,6 +332,62 @@ func TestAuthorizationSignedRoutes(t *testing.T) {
 		wantStatus(t, a.gatewayCall(p, body, ""), http.StatusUnauthorized)
 		if res := a.gatewayCall(p, body, gateway.Sign(body, gatewaySecret)); res.status == http.StatusUnauthorized {
 			t.Errorf("%s refuses its own signature: %s", r, res.body)
+		}
+	}
+}
+
+// publicRoutes are the routes outside any organisation that anyone may
+// use, logged in or not, with what they answer on a fixture's
+// subscription link (its token fills :token): the public subscription
+// pages (PRODUCT.md § Contacts and the public pages). Every route under
+// /s/ must be here.
+var publicRoutes = map[string]int{
+	"GET /s/:token":        http.StatusOK,
+	"POST /s/:token":       http.StatusSeeOther,
+	"GET /s/:token/thanks": http.StatusOK,
+}
+
+// TestAuthorizationPublicRoutes opens each public route as every kind of
+// visitor of the table above: a visitor without a session, a member of
+// the link's organisation with any role, someone outside it; each gets
+// the same answer, never a log-in page or a 403.
+func TestAuthorizationPublicRoutes(t *testing.T) {
+	w := newAuthzWorld(t)
+	served := map[string]bool{}
+	for _, r := range w.a.srv.Routes() {
+		served[r] = true
+		if _, p, _ := strings.Cut(r, " "); strings.HasPrefix(p, "/s/") && publicRoutes[r] == 0 {
+			t.Errorf("route %s is a public page missing from publicRoutes", r)
+		}
+	}
+	f := w.fixture(t)
+	links, err := w.a.db.ListSubscriptionLinks(context.Background(), f.org)
+	if err != nil || len(links) != 1 {
+		t.Fatalf("links %v, %v", links, err)
+	}
+	n := 0
+	for route, want := range publicRoutes {
+		if !served[route] {
+			t.Errorf("publicRoutes has %s, which the server does not have", route)
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		u := strings.ReplaceAll(pattern, ":token", links[0].Token)
+		for _, who := range []string{"anonymous", "owner", "sender", "revoked", "outsider"} {
+			c := w.a.client()
+			if who != "anonymous" {
+				c = w.people[who].client
+			}
+			var res *response
+			if method == http.MethodGet {
+				res = c.get(u)
+			} else {
+				n++
+				res = c.post(u, url.Values{"phone": {"+3725550" + itoa(int64(1000+n))}, "first_name": {who}, "consent": {"yes"}})
+			}
+			if res.status != want {
+				t.Errorf("%s as %s: %d, want %d\n%s", route, who, res.status, want, res.body)
+			}
 		}
 	}
 }

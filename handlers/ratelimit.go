@@ -72,6 +72,10 @@ type limits struct {
 	resendInvitation *limiter
 	// orgCreate is per profile: a few organisations at once, ten a day.
 	orgCreate *limiter
+	// joinClient and joinLink limit the joins on the public subscription
+	// pages (handlers/public.go), per client address and per link.
+	joinClient *limiter
+	joinLink   *limiter
 }
 
 func newLimits() *limits {
@@ -86,5 +90,8 @@ func newLimits() *limits {
 		inviteProfile:    newLimiter(120, 30*time.Second),
 		resendInvitation: newLimiter(3, 20*time.Minute),
 		orgCreate:        newLimiter(10, 144*time.Minute),
+
+		joinClient: newLimiter(joinsPerClient, joinClientRefill),
+		joinLink:   newLimiter(joinsPerLink, joinLinkRefill),
 	}
 }

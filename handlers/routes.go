@@ -37,6 +37,11 @@ func (s *Server) routes() {
 	e.GET("/invitations/:token", s.handleInvitation)
 	e.POST("/invitations/:token", s.handleInvitationAccept)
 	e.POST("/invitations/:token/signup", s.handleInvitationSignup)
+	// A subscription link's public page: no login, CSRF and security
+	// headers as everywhere (handlers/public.go).
+	e.GET("/s/:token", s.handleJoinForm)
+	e.POST("/s/:token", s.handleJoin)
+	e.GET("/s/:token/thanks", s.handleJoined)
 	// The webhook gateway's callbacks: signed, without session or CSRF
 	// token (handlers/gateway.go).
 	e.POST(pathGatewayReports, s.handleGatewayReport)
@@ -96,6 +101,14 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodGet, "/history.csv", switchboard.PermHistory, s.handleHistoryCSV)
 	s.orgRoute(org, http.MethodGet, "/sender-names", switchboard.PermSenderNames, s.handleSenderNames)
 	s.orgRoute(org, http.MethodPost, "/sender-names", switchboard.PermSenderNames, s.handleSenderNameApply)
+	s.orgRoute(org, http.MethodGet, "/subscription-links", switchboard.PermSubscriptionLinks, s.handleLinks)
+	s.orgRoute(org, http.MethodPost, "/subscription-links", switchboard.PermSubscriptionLinks, s.handleLinkCreate)
+	s.orgRoute(org, http.MethodGet, "/subscription-links/:link/off", switchboard.PermSubscriptionLinks, s.handleLinkSwitchConfirm(false))
+	s.orgRoute(org, http.MethodPost, "/subscription-links/:link/off", switchboard.PermSubscriptionLinks, s.handleLinkSwitch(false))
+	s.orgRoute(org, http.MethodGet, "/subscription-links/:link/on", switchboard.PermSubscriptionLinks, s.handleLinkSwitchConfirm(true))
+	s.orgRoute(org, http.MethodPost, "/subscription-links/:link/on", switchboard.PermSubscriptionLinks, s.handleLinkSwitch(true))
+	s.orgRoute(org, http.MethodGet, "/products", switchboard.PermProducts, s.handleProducts)
+	s.orgRoute(org, http.MethodPost, "/products", switchboard.PermProducts, s.handleProductRequest)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

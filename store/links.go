@@ -51,7 +51,7 @@ func (db *DB) CreateSubscriptionLink(ctx context.Context, actor switchboard.Acto
 		if err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkColumns+linkFrom+` WHERE l.id = ?`, l.ID), l); err != nil {
 			return fmt.Errorf("store: read subscription link %d: %w", l.ID, err)
 		}
-		return db.audit(ctx, tx, l.OrgID, actor, AuditLinkCreated, l.Name, "Group "+l.GroupName)
+		return db.audit(ctx, tx, l.OrgID, actor, AuditLinkCreated, l.Name, "group "+l.GroupName)
 	})
 	return err
 }

@@ -190,6 +190,13 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 			return "", e.Target
 		}
 		return "", e.Target + ": " + e.Detail
+	case "subscription_link.created", "subscription_link.switched_off", "subscription_link.switched_on", "product.requested", "product.decided":
+		// A link or a product is not a person either: "Website footer:
+		// group Newsletter", "Voice: Declined: Not in your country yet."
+		if e.Detail == "" {
+			return "", e.Target
+		}
+		return "", e.Target + ": " + e.Detail
 	}
 	return e.Target, e.Detail
 }

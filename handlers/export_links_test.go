@@ -1,0 +1,8 @@
+package handlers
+
+// SetJoinLinkLimit lets a link be joined through burst times at once
+// (instead of joinsPerLink), so that a test reaches the per-link limit
+// without hundreds of joins. Call it before the server answers requests.
+func (s *Server) SetJoinLinkLimit(burst int) {
+	s.limits.joinLink = newLimiter(burst, joinLinkRefill)
+}
