@@ -6,3 +6,9 @@ package handlers
 func (s *Server) SetJoinLinkLimit(burst int) {
 	s.limits.joinLink = newLimiter(burst, joinLinkRefill)
 }
+
+// SetJoinClientLimit is SetJoinLinkLimit for the limit per client
+// address: the join benchmark comes from one address.
+func (s *Server) SetJoinClientLimit(burst int) {
+	s.limits.joinClient = newLimiter(burst, joinClientRefill)
+}

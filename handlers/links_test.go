@@ -171,7 +171,10 @@ func joinForm(phone, first string) url.Values {
 // GET and POST; a POST without the form's token is 403. The page carries
 // the security headers of every page and none of the panel's navigation.
 func TestJoinPage(t *testing.T) {
-	a := newApp(t)
+	// Behind a trusted proxy, so that each visitor comes from an address
+	// of their own and stays within the limits of TestJoinRateLimits.
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	a := newAppWith(t, testBaseURL, []*net.IPNet{loopback})
 	owner := a.signup("owner@example.com", "Acme")
 	if _, err := a.raw().ExecContext(context.Background(), `UPDATE organisations SET country = 'EE' WHERE id = ?`, owner.org); err != nil {
 		t.Fatal(err)
@@ -183,7 +186,7 @@ func TestJoinPage(t *testing.T) {
 	}
 	joins := func() int { return a.rows(`SELECT joins FROM subscription_links WHERE group_id = ?`, group) }
 
-	visitor := a.client()
+	visitor := a.from("198.51.100.1")
 	res := visitor.get(link)
 	wantStatus(t, res, http.StatusOK)
 	wantContains(t, res, "Acme", "<h1>Join Newsletter</h1>", `<label for="phone">Phone number</label>`, `<label for="first_name">First name</label>`,
@@ -229,6 +232,7 @@ func TestJoinPage(t *testing.T) {
 	}
 
 	contacts := a.rows(`SELECT COUNT(*) FROM contacts`)
+	mistaken := a.from("198.51.100.2")
 	for _, tc := range []struct {
 		form        url.Values
 		field, want string
@@ -239,7 +243,7 @@ func TestJoinPage(t *testing.T) {
 		{url.Values{"phone": {"+37255500003"}, "first_name": {"Mari"}}, "consent", "Tick the box to agree, or you cannot join."},
 		{joinForm("+37255500003", strings.Repeat("M", 101)), "first_name", "First name can be at most 100 characters."},
 	} {
-		res := visitor.post(link, tc.form)
+		res := mistaken.post(link, tc.form)
 		wantStatus(t, res, http.StatusUnprocessableEntity)
 		wantContains(t, res, `id="`+tc.field+`-error"`, tc.want, `value="`+tc.form.Get("phone")+`"`, `value="`+tc.form.Get("first_name")+`"`)
 		if tc.field != "consent" && !strings.Contains(res.body, `value="yes" required checked`) {
@@ -257,8 +261,24 @@ func TestJoinPage(t *testing.T) {
 	wantStatus(t, a.client().postRaw(link, f), http.StatusForbidden)
 	f.Set("_csrf", "forged")
 	wantStatus(t, a.client().postRaw(link, f), http.StatusForbidden)
+	// A browser vouching for a page of this origin needs no token; one
+	// saying the form came from another site is refused even with one.
+	siteForm := func(site string, f url.Values) *response {
+		req, _ := http.NewRequest(http.MethodPost, a.ts.URL+link, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", site)
+		return a.client().do(req)
+	}
+	f = joinForm("+37255500004", "Eve")
+	f.Set("_csrf", csrfField(visitor.get(link).body))
+	wantStatus(t, siteForm("cross-site", f), http.StatusForbidden)
+	wantStatus(t, siteForm("same-site", f), http.StatusForbidden)
 	if inGroup("+37255500004") != 0 {
 		t.Fatal("a join without the form's token was written")
+	}
+	wantStatus(t, siteForm("same-origin", joinForm("+37255500004", "Eve")), http.StatusSeeOther)
+	if inGroup("+37255500004") != 1 || joins() != 3 {
+		t.Fatal("a same-origin join was not written")
 	}
 
 	// Unknown: 404, as page and as POST.
@@ -281,7 +301,7 @@ func TestJoinPage(t *testing.T) {
 	wantStatus(t, res, http.StatusGone)
 	wantContains(t, res, "Nothing was saved.")
 	wantStatus(t, visitor.get(link+"/thanks"), http.StatusGone)
-	if inGroup("+37255500006") != 0 || joins() != 2 {
+	if inGroup("+37255500006") != 0 || joins() != 3 {
 		t.Fatal("a switched-off link took a join")
 	}
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -189,4 +190,32 @@ func TestJoinThroughLinkRacesSwitchOff(t *testing.T) {
 	if n := count(t, raw, `SELECT COUNT(*) FROM group_contacts WHERE group_id = ?`, g.ID); n != found.Joins || count(t, raw, `SELECT COUNT(*) FROM contacts`) != n {
 		t.Errorf("%d in the group, %d joins counted", n, found.Joins)
 	}
+}
+
+// BenchmarkJoinThroughLink is the store's part of a join: the link read
+// and checked, the contact added (a new number each time) or updated (the
+// same number again), put in the group, the join counted, in one
+// transaction.
+func BenchmarkJoinThroughLink(b *testing.B) {
+	db, _ := newDBWithPath(b)
+	owner, org := newOwner(b, db, "Ada", "Lovelace", "ada@example.com")
+	newLink(b, db, owner, org.ID, "tok")
+	b.Run("new number", func(b *testing.B) {
+		n := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			n++
+			if _, _, err := db.JoinThroughLink(ctx, "tok", &switchboard.Contact{Phone: fmt.Sprintf("+3725%07d", n), FirstName: "Mari"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("same number", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := db.JoinThroughLink(ctx, "tok", &switchboard.Contact{Phone: "+37255500001", FirstName: "Mari"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
