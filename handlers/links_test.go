@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard"
 )
@@ -416,6 +417,22 @@ func TestProducts(t *testing.T) {
 
 	res = owner.get(path(owner.org, "audit"))
 	wantContains(t, res, "Product requested", "Product decided", "Operator", "Voice: Declined: Not in your country yet.")
+
+	// Dates are the member's: 23:30 UTC on 1 March is 2 March in
+	// Kiritimati (UTC+14).
+	raw := a.raw()
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC).UnixMilli()
+	if _, err := raw.ExecContext(ctx, `UPDATE product_requests SET created_at = ?, decided_at = ? WHERE org_id = ?`, at, at, owner.org); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, owner.get(page), `<td data-label="Requested" class="nowrap">1 Mar 2026</td>`)
+	if _, err := raw.ExecContext(ctx, `UPDATE profiles SET time_zone = 'Pacific/Kiritimati' WHERE id = ?`, owner.profile); err != nil {
+		t.Fatal(err)
+	}
+	res = owner.get(page)
+	wantContains(t, res, `<td data-label="Requested" class="nowrap">2 Mar 2026</td>`, `<td data-label="Decided" class="nowrap">2 Mar 2026</td>`)
+	wantNotContains(t, res, "1 Mar 2026")
 }
 
 // TestProductsRefused: a Sender may not see or request products (403,
