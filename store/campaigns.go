@@ -286,13 +286,17 @@ func (db *DB) ClaimCampaigns(ctx context.Context, now time.Time, limit int) ([]C
 	var list []CampaignClaim
 	err := db.tx(ctx, func(tx *Tx) error {
 		list = list[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE campaigns SET claimed_until = ?
-			WHERE id IN (SELECT id FROM campaigns
+		// The due campaigns are picked once, in a materialized CTE: as
+		// IN (SELECT … LIMIT ? FOR UPDATE SKIP LOCKED), PostgreSQL's
+		// generic plan ran the subquery again for rows of the outer
+		// UPDATE and claimed every due campaign whatever the limit.
+		rows, err := tx.QueryContext(ctx, `WITH due AS MATERIALIZED (SELECT id FROM campaigns
 				WHERE status = 'scheduled' AND send_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
-				ORDER BY send_at LIMIT ?`+skipLocked+`)
-			AND status = 'scheduled' AND (claimed_until IS NULL OR claimed_until <= ?)
-			RETURNING id, org_id, body`,
-			millis(until), millis(now), millis(now), limit, millis(now))
+				ORDER BY send_at, id LIMIT ?`+skipLocked+`)
+			UPDATE campaigns SET claimed_until = ? FROM due
+			WHERE campaigns.id = due.id AND campaigns.status = 'scheduled' AND (campaigns.claimed_until IS NULL OR campaigns.claimed_until <= ?)
+			RETURNING campaigns.id, campaigns.org_id, campaigns.body`,
+			millis(now), millis(now), limit, millis(until), millis(now))
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ type campaignWorld struct {
 
 // newCampaignWorld makes an organisation with the group Newsletter and
 // one contact in it per number.
-func newCampaignWorld(t *testing.T, numbers ...string) *campaignWorld {
+func newCampaignWorld(t testing.TB, numbers ...string) *campaignWorld {
 	t.Helper()
 	db, dsn := newDBWithPath(t)
 	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
@@ -32,7 +33,7 @@ func newCampaignWorld(t *testing.T, numbers ...string) *campaignWorld {
 }
 
 // newGroup adds a group of the organisation with a contact per number.
-func (w *campaignWorld) newGroup(t *testing.T, name string, numbers ...string) *switchboard.Group {
+func (w *campaignWorld) newGroup(t testing.TB, name string, numbers ...string) *switchboard.Group {
 	t.Helper()
 	g := &switchboard.Group{OrgID: w.org.ID, Name: name}
 	must(t, w.db.CreateGroup(ctx, actorOf(w.owner), g))
@@ -45,7 +46,7 @@ func (w *campaignWorld) newGroup(t *testing.T, name string, numbers ...string) *
 
 // schedule creates a campaign "Spring sale" from Acme to the groups, due
 // at sendAt.
-func (w *campaignWorld) schedule(t *testing.T, sendAt time.Time, groups ...int64) *switchboard.Campaign {
+func (w *campaignWorld) schedule(t testing.TB, sendAt time.Time, groups ...int64) *switchboard.Campaign {
 	t.Helper()
 	c := &switchboard.Campaign{OrgID: w.org.ID, Name: "Spring sale", From: "Acme", Text: "Hello", SendAt: sendAt, GroupIDs: groups}
 	must(t, c.Validate())
@@ -442,4 +443,47 @@ func TestCampaignAudience(t *testing.T) {
 	}
 	_, _, err = w.db.CampaignAudience(ctx, w.org.ID, []int64{w.group.ID, vip.ID + 1000})
 	wantCode(t, err, switchboard.ENOTFOUND)
+}
+
+// TestClaimCampaignsTakesNoMoreThanItsLimit: each claim takes at most its
+// limit, the earliest due first, and a claimed campaign is not claimed
+// again within its lease. (The first form of the claim, IN (SELECT …
+// LIMIT ? FOR UPDATE SKIP LOCKED), took all five at once on PostgreSQL
+// from the second run of its prepared statement.)
+func TestClaimCampaignsTakesNoMoreThanItsLimit(t *testing.T) {
+	w := newCampaignWorld(t, "+37255500001")
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, w.schedule(t, t0.Add(-time.Duration(i)*time.Minute), w.group.ID).ID)
+	}
+	w.schedule(t, t0.Add(time.Minute), w.group.ID) // not due
+	for round := range 3 {
+		var got []int64
+		for {
+			claims, err := w.db.ClaimCampaigns(ctx, t0.Add(time.Duration(round)*(store.CampaignLease+time.Second)), 2)
+			must(t, err)
+			if len(claims) > 2 {
+				t.Fatalf("round %d: a claim of 2 took %d", round, len(claims))
+			}
+			if len(claims) == 0 {
+				break
+			}
+			batch := []int64{}
+			for _, cl := range claims {
+				batch = append(batch, cl.ID)
+			}
+			slices.Sort(batch) // RETURNING has no order
+			got = append(got, batch...)
+		}
+		// Two at a time, the earliest due first.
+		want := []int64{ids[3], ids[4], ids[1], ids[2], ids[0]}
+		if round > 0 {
+			// The lease of every claim ran out: all due again, and the
+			// campaign due at t0+1min too.
+			want = append(want, ids[len(ids)-1]+1)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d claimed %v, want %v", round, got, want)
+		}
+	}
 }
