@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard"
 	"switchboard/gateway"
@@ -30,6 +31,8 @@ type orgFixture struct {
 	org, target, invitation, role int64
 	name                          string
 	invoice                       string // the number of an invoice of the organisation
+	// A campaign scheduled for tomorrow to campaignGroup (issue 10).
+	campaign, campaignGroup int64
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -119,7 +122,24 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.invoice = invoice.Number
+	group := &switchboard.Group{OrgID: f.org, Name: "Campaign group"}
+	if err := w.a.db.CreateGroup(ctx, actor, group); err != nil {
+		t.Fatal(err)
+	}
+	f.campaignGroup = group.ID
+	cp := &switchboard.Campaign{OrgID: f.org, Name: "Spring sale", From: "Switchboard", Text: "Hi", SendAt: time.Now().Add(24 * time.Hour), GroupIDs: []int64{group.ID}}
+	if err := w.a.db.CreateCampaign(ctx, actor, cp); err != nil {
+		t.Fatal(err)
+	}
+	f.campaign = cp.ID
 	return f
+}
+
+// campaignFormValues is a campaign form that schedules, for the fixture's group
+// (its profiles have no time zone: Send at is read in UTC).
+func campaignFormValues(f orgFixture) url.Values {
+	return url.Values{"name": {"Summer sale"}, "from": {"Switchboard"}, "groups": {itoa(f.campaignGroup)}, "message": {"Hi"},
+		"when": {"at"}, "send_at": {time.Now().UTC().Add(48 * time.Hour).Format("2006-01-02T15:04")}, "action": {"schedule"}}
 }
 
 // routeCase says how to call one route inside an organisation: the
@@ -183,10 +203,20 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
 		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
 	}},
+	// Campaigns: the fixture holds one scheduled for tomorrow.
+	"GET /orgs/:org/campaigns":                   {perm: switchboard.PermCampaigns},
+	"GET /orgs/:org/campaigns/new":               {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/new":              {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"POST /orgs/:org/campaigns/preview":          {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"GET /orgs/:org/campaigns/:campaign":         {perm: switchboard.PermCampaigns},
+	"GET /orgs/:org/campaigns/:campaign/edit":    {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/:campaign/edit":   {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"GET /orgs/:org/campaigns/:campaign/cancel":  {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/:campaign/cancel": {perm: switchboard.PermCampaigns},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":campaign", itoa(f.campaign)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every
