@@ -29,7 +29,7 @@ const sendAtInput = "2006-01-02T15:04"
 
 // campaignFields are the single-valued fields of the campaign form, kept
 // as typed when it is shown again.
-var campaignFields = []string{"name", "from", "message", "when", "send_at"}
+var campaignFields = []string{"name", "from", "message", "when", "send_at", "action"}
 
 // campaignPlan is what the campaign form would schedule, worked out from
 // it: the campaign, and what its preview shows (whom the groups reach now,
