@@ -143,6 +143,29 @@ func TestListCampaignsPages(t *testing.T) {
 	}
 }
 
+// TestListCampaignsCountsNoMessages: a page of campaigns, with their
+// counts by status, is one statement whatever the campaigns sent: the
+// counts are read from the campaigns' rows, never counted from messages.
+func TestListCampaignsCountsNoMessages(t *testing.T) {
+	w := newCampaignWorld(t, "+37255500001", "+37255500002")
+	fund(t, w.dsn, w.org.ID, switchboard.MoneyUnit)
+	for range 3 {
+		w.schedule(t, t0, w.group.ID)
+	}
+	startDue(t, w.db, t0)
+	before := w.db.Statements()
+	list, _, err := w.db.ListCampaigns(ctx, w.org.ID, 0, 50)
+	must(t, err)
+	if n := w.db.Statements() - before; n != 1 {
+		t.Errorf("a page of campaigns took %d statements, want 1", n)
+	}
+	for _, c := range list {
+		if c.Counts[switchboard.StatusQueued] != 2 || c.Recipients != 2 {
+			t.Errorf("campaign %d: %d recipients, counts %v", c.ID, c.Recipients, c.Counts)
+		}
+	}
+}
+
 func campaignIDs(list []switchboard.Campaign) []int64 {
 	var ids []int64
 	for _, c := range list {
