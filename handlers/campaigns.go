@@ -257,7 +257,7 @@ func (s *Server) saveCampaign(c echo.Context, existing *switchboard.Campaign) er
 				s.flash(c, campaignFlash(cp, existing != nil, loc))
 				return redirect(c, switchboard.OrgPath(m.Org.ID, "campaigns/"+strconv.FormatInt(cp.ID, 10)))
 			}
-			if !errors.Is(err, store.ErrCampaignStarted) {
+			if !errors.Is(err, store.ErrCampaignStarted) && !errors.Is(err, store.ErrCampaignCancelled) {
 				return err
 			}
 			// Taken by the scheduler meanwhile: the form stays as typed,
@@ -335,10 +335,6 @@ func (s *Server) handleCampaign(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Campaign(views.CampaignPage{Membership: m, Campaign: s.campaignRow(cp, loc), Zone: loc.String()}))
 }
 
-// errCampaignStarted answers a change or cancellation of a campaign that
-// no longer waits.
-var errCampaignStarted = store.ErrCampaignStarted
-
 // handleCampaignEditForm shows the form of a waiting campaign, filled in,
 // Send at in the member's zone.
 func (s *Server) handleCampaignEditForm(c echo.Context) error {
@@ -347,7 +343,7 @@ func (s *Server) handleCampaignEditForm(c echo.Context) error {
 		return err
 	}
 	if cp.Status != switchboard.CampaignScheduled {
-		return errCampaignStarted
+		return store.CampaignLocked(cp.Status)
 	}
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
@@ -376,7 +372,7 @@ func (s *Server) handleCampaignEdit(c echo.Context) error {
 		return err
 	}
 	if cp.Status != switchboard.CampaignScheduled {
-		return errCampaignStarted
+		return store.CampaignLocked(cp.Status)
 	}
 	return s.saveCampaign(c, cp)
 }
@@ -396,7 +392,7 @@ func (s *Server) handleCampaignCancelConfirm(c echo.Context) error {
 		CancelURL:   switchboard.OrgPath(m.Org.ID, "campaigns/"+strconv.FormatInt(cp.ID, 10)),
 	}
 	if cp.Status != switchboard.CampaignScheduled {
-		page.Blocked = switchboard.ErrorMessage(errCampaignStarted)
+		page.Blocked = switchboard.ErrorMessage(store.CampaignLocked(cp.Status))
 	}
 	return s.render(c, http.StatusOK, views.Confirm(page))
 }

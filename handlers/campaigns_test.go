@@ -139,7 +139,7 @@ func TestScheduleCampaign(t *testing.T) {
 		t.Errorf("%d audit lines", n)
 	}
 	res = owner.get(path(owner.org, "audit"))
-	wantContains(t, res, "Campaign scheduled", "Campaign changed", "Summer sale")
+	wantContains(t, res, "Campaign scheduled", "Campaign changed", "Summer sale: Send at 1 Jul 2031 06:30 UTC")
 }
 
 // TestCampaignFormMistakes: what is wrong is said beside its field, with
@@ -326,6 +326,9 @@ func TestChangeAfterStartRefused(t *testing.T) {
 	wantContains(t, res, "Cancel the campaign Cancelled?", ">Cancel campaign</button>")
 	res = owner.post(path(owner.org, "campaigns/"+itoa(cancelled)+"/cancel"), nil)
 	wantStatus(t, res, http.StatusSeeOther)
+	res = owner.post(path(owner.org, "campaigns/"+itoa(cancelled)+"/edit"), campaignValues("Changed", "", group))
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "This campaign was cancelled; it can no longer be changed.")
 
 	w := scheduler.NewWorker(a.db, nil, "EUR", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.Now = func() time.Time { return time.Now().Add(5 * time.Minute) }

@@ -179,8 +179,8 @@ const waiting = `status = 'scheduled' AND (claimed_until IS NULL OR claimed_unti
 
 // UpdateCampaign changes the organisation's campaign c.ID to c (name,
 // sender, text, send at, groups) while it waits: one conditional UPDATE,
-// so a campaign the scheduler took meanwhile is ErrCampaignStarted and
-// unchanged, never half changed. A group of another organisation, or a
+// so a campaign the scheduler took meanwhile is ErrCampaignStarted (a
+// cancelled one ErrCampaignCancelled) and unchanged, never half changed. A group of another organisation, or a
 // campaign of one, is ENOTFOUND.
 func (db *DB) UpdateCampaign(ctx context.Context, actor switchboard.Actor, c *switchboard.Campaign) error {
 	now := db.Now()
@@ -208,8 +208,8 @@ func (db *DB) UpdateCampaign(ctx context.Context, actor switchboard.Actor, c *sw
 
 // campaignChanged turns the result of a conditional UPDATE of a waiting
 // campaign into the error to answer: none when it changed the row,
-// ENOTFOUND when the organisation has no such campaign, and
-// ErrCampaignStarted when it has one that no longer waits.
+// ENOTFOUND when the organisation has no such campaign, and CampaignLocked
+// when it has one that no longer waits.
 func campaignChanged(ctx context.Context, tx *Tx, res sql.Result, orgID, id int64) error {
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -218,12 +218,26 @@ func campaignChanged(ctx context.Context, tx *Tx, res sql.Result, orgID, id int6
 	if n == 1 {
 		return nil
 	}
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM campaigns WHERE id = ? AND org_id = ?`, id, orgID).Scan(&one)
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM campaigns WHERE id = ? AND org_id = ?`, id, orgID).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("campaign")
 	} else if err != nil {
 		return fmt.Errorf("store: read campaign %d: %w", id, err)
+	}
+	return CampaignLocked(switchboard.CampaignStatus(status))
+}
+
+// ErrCampaignCancelled is the answer to a change or cancellation of a
+// campaign that was cancelled.
+var ErrCampaignCancelled = switchboard.Errorf(switchboard.ECONFLICT, "This campaign was cancelled; it can no longer be changed.")
+
+// CampaignLocked is the error of a change to a campaign with status that
+// no longer waits: ErrCampaignCancelled for a cancelled one,
+// ErrCampaignStarted for any other (a scheduler holds or started it).
+func CampaignLocked(status switchboard.CampaignStatus) error {
+	if status == switchboard.CampaignCancelled {
+		return ErrCampaignCancelled
 	}
 	return ErrCampaignStarted
 }

@@ -192,6 +192,12 @@ func TestChangeOnlyWhileWaiting(t *testing.T) {
 			t.Errorf("changed campaign read back as %+v", got)
 		}
 		must(t, w.db.CancelCampaign(ctx, actorOf(w.owner), w.org.ID, c.ID))
+		if err := w.db.UpdateCampaign(ctx, actorOf(w.owner), c); !errors.Is(err, store.ErrCampaignCancelled) {
+			t.Fatalf("change of a cancelled campaign: %v", err)
+		}
+		if err := w.db.CancelCampaign(ctx, actorOf(w.owner), w.org.ID, c.ID); !errors.Is(err, store.ErrCampaignCancelled) {
+			t.Fatalf("second cancel: %v", err)
+		}
 	})
 	t.Run("claimed", func(t *testing.T) {
 		c := w.schedule(t, t0, w.group.ID)
