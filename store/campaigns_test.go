@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,6 +514,65 @@ func TestClaimCampaignsTakesNoMoreThanItsLimit(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("round %d claimed %v, want %v", round, got, want)
+		}
+	}
+}
+
+// TestCampaignCountsUnderConcurrentDeliveries: two handles (two
+// processes) record the outcomes of two campaigns' messages at once, in
+// batches mixing both: every count ends exact (on PostgreSQL a statement
+// waiting for another's lock on the campaign adds to the count that one
+// committed) and both campaigns are sent, without an error.
+func TestCampaignCountsUnderConcurrentDeliveries(t *testing.T) {
+	numbers := make([]string, 200)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("+3725570%04d", i)
+	}
+	w := newCampaignWorld(t, numbers...)
+	fund(t, w.dsn, w.org.ID, 100*switchboard.MoneyUnit)
+	a := w.schedule(t, t0, w.group.ID)
+	b := w.schedule(t, t0, w.group.ID)
+	startDue(t, w.db, t0)
+	claimed, err := w.db.ClaimMessages(ctx, t0, 1000)
+	must(t, err)
+	if len(claimed) != 400 {
+		t.Fatalf("%d claimed", len(claimed))
+	}
+	// Batches of 25 from both ends of the list: each holds messages of
+	// both campaigns, in opposite orders.
+	var batches [][]switchboard.DeliveryOutcome
+	for i := 0; i < 200; i += 25 {
+		var fwd, back []switchboard.DeliveryOutcome
+		for j := i; j < i+25; j++ {
+			fwd = append(fwd, switchboard.DeliveryOutcome{MessageID: claimed[j].ID, Status: switchboard.StatusDelivered})
+			back = append(back, switchboard.DeliveryOutcome{MessageID: claimed[399-j].ID, Status: switchboard.StatusSent})
+		}
+		batches = append(batches, append(fwd[:12:12], back[:12]...), append(back[12:], fwd[12:]...))
+	}
+	other, _ := openSecondHandle(t, w.dsn)
+	var wg sync.WaitGroup
+	for i, batch := range batches {
+		db := w.db
+		if i%2 == 1 {
+			db = other
+		}
+		wg.Go(func() {
+			if err := db.RecordDeliveries(ctx, batch); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range []*switchboard.Campaign{a, b} {
+		got, err := w.db.FindCampaign(ctx, w.org.ID, c.ID)
+		must(t, err)
+		total := got.Counts[switchboard.StatusSent] + got.Counts[switchboard.StatusDelivered]
+		if got.Status != switchboard.CampaignSent || got.Counts[switchboard.StatusQueued] != 0 || total != 200 {
+			t.Errorf("campaign %d: %s %v", c.ID, got.Status, got.Counts)
+		}
+		want := count(t, rawDB(t, w.dsn), `SELECT COUNT(*) FROM messages WHERE batch_id = ? AND status = 'delivered'`, got.BatchID)
+		if got.Counts[switchboard.StatusDelivered] != want {
+			t.Errorf("campaign %d counts %d delivered, messages say %d", c.ID, got.Counts[switchboard.StatusDelivered], want)
 		}
 	}
 }

@@ -21,8 +21,14 @@ CREATE UNIQUE INDEX campaigns_by_batch ON campaigns (batch_id) WHERE batch_id IS
 -- hundreds of outcomes in one UPDATE, and the campaigns they belong to are
 -- each updated once, in the order of their batch, with the sums of the
 -- changes (the transition tables hold the rows before and after).
+-- The campaigns are locked in the order of their batch first: two delivery
+-- workers recording outcomes of the same campaigns at once then wait for
+-- each other instead of deadlocking.
 CREATE FUNCTION campaign_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM campaigns c
+        WHERE c.batch_id IN (SELECT n.batch_id FROM campaign_counts_new n)
+        ORDER BY c.batch_id FOR NO KEY UPDATE;
     UPDATE campaigns c SET
         queued = c.queued + d.queued,
         sent = c.sent + d.sent,
