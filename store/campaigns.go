@@ -23,8 +23,8 @@ import (
 // change: the list of campaigns reads them from the campaign's row.
 
 // CampaignLease is how long a claimed campaign belongs to the scheduler
-// that claimed it (ClaimCampaigns): far longer than a start takes (about a
-// second for 100,000 recipients, BenchmarkStartCampaign), short enough that
+// that claimed it (ClaimCampaigns): far longer than a start takes (two to
+// four seconds for 100,000 recipients, BenchmarkStartCampaign), short enough that
 // a campaign whose process died while starting it is started soon after
 // by another, or by the same one restarted. While the lease runs the
 // campaign cannot be changed or cancelled.
