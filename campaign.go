@@ -57,6 +57,9 @@ type Campaign struct {
 	Parts      int
 	Cost       Money
 	BatchID    int64
+	// Unpriced is how many numbers of the groups were left out at the
+	// start because no price covers them.
+	Unpriced int
 	// Counts by message status, when read with them.
 	Counts map[MessageStatus]int
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard"
 	"switchboard/gateway"
@@ -31,6 +32,8 @@ type orgFixture struct {
 	name                          string
 	invoice                       string // the number of an invoice of the organisation
 	link, linkGroup               int64  // a subscription link and its group
+	// A campaign scheduled for tomorrow to campaignGroup (issue 10).
+	campaign, campaignGroup int64
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -121,7 +124,24 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 	}
 	f.invoice = invoice.Number
 	f.link, f.linkGroup = linkFixture(t, w.a, f.org, owner.ID)
+	group := &switchboard.Group{OrgID: f.org, Name: "Campaign group"}
+	if err := w.a.db.CreateGroup(ctx, actor, group); err != nil {
+		t.Fatal(err)
+	}
+	f.campaignGroup = group.ID
+	cp := &switchboard.Campaign{OrgID: f.org, Name: "Spring sale", From: "Switchboard", Text: "Hi", SendAt: time.Now().Add(24 * time.Hour), GroupIDs: []int64{group.ID}}
+	if err := w.a.db.CreateCampaign(ctx, actor, cp); err != nil {
+		t.Fatal(err)
+	}
+	f.campaign = cp.ID
 	return f
+}
+
+// campaignFormValues is a campaign form that schedules, for the fixture's group
+// (its profiles have no time zone: Send at is read in UTC).
+func campaignFormValues(f orgFixture) url.Values {
+	return url.Values{"name": {"Summer sale"}, "from": {"Switchboard"}, "groups": {itoa(f.campaignGroup)}, "message": {"Hi"},
+		"when": {"at"}, "send_at": {time.Now().UTC().Add(48 * time.Hour).Format("2006-01-02T15:04")}, "action": {"schedule"}}
 }
 
 // routeCase says how to call one route inside an organisation: the
@@ -195,10 +215,20 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/subscription-links/:link/on":  {perm: switchboard.PermSubscriptionLinks},
 	"GET /orgs/:org/products":                      {perm: switchboard.PermProducts},
 	"POST /orgs/:org/products":                     {perm: switchboard.PermProducts, form: func(orgFixture) url.Values { return url.Values{"product": {"voice"}, "note": {"Please"}} }},
+	// Campaigns: the fixture holds one scheduled for tomorrow.
+	"GET /orgs/:org/campaigns":                   {perm: switchboard.PermCampaigns},
+	"GET /orgs/:org/campaigns/new":               {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/new":              {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"POST /orgs/:org/campaigns/preview":          {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"GET /orgs/:org/campaigns/:campaign":         {perm: switchboard.PermCampaigns},
+	"GET /orgs/:org/campaigns/:campaign/edit":    {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/:campaign/edit":   {perm: switchboard.PermCampaigns, form: campaignFormValues},
+	"GET /orgs/:org/campaigns/:campaign/cancel":  {perm: switchboard.PermCampaigns},
+	"POST /orgs/:org/campaigns/:campaign/cancel": {perm: switchboard.PermCampaigns},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every

@@ -109,6 +109,15 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/subscription-links/:link/on", switchboard.PermSubscriptionLinks, s.handleLinkSwitch(true))
 	s.orgRoute(org, http.MethodGet, "/products", switchboard.PermProducts, s.handleProducts)
 	s.orgRoute(org, http.MethodPost, "/products", switchboard.PermProducts, s.handleProductRequest)
+	s.orgRoute(org, http.MethodGet, "/campaigns", switchboard.PermCampaigns, s.handleCampaigns)
+	s.orgRoute(org, http.MethodGet, "/campaigns/new", switchboard.PermCampaigns, s.handleCampaignNewForm)
+	s.orgRoute(org, http.MethodPost, "/campaigns/new", switchboard.PermCampaigns, s.handleCampaignCreate)
+	s.orgRoute(org, http.MethodPost, "/campaigns/preview", switchboard.PermCampaigns, s.handleCampaignPreview)
+	s.orgRoute(org, http.MethodGet, "/campaigns/:campaign", switchboard.PermCampaigns, s.handleCampaign)
+	s.orgRoute(org, http.MethodGet, "/campaigns/:campaign/edit", switchboard.PermCampaigns, s.handleCampaignEditForm)
+	s.orgRoute(org, http.MethodPost, "/campaigns/:campaign/edit", switchboard.PermCampaigns, s.handleCampaignEdit)
+	s.orgRoute(org, http.MethodGet, "/campaigns/:campaign/cancel", switchboard.PermCampaigns, s.handleCampaignCancelConfirm)
+	s.orgRoute(org, http.MethodPost, "/campaigns/:campaign/cancel", switchboard.PermCampaigns, s.handleCampaignCancel)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -77,36 +77,9 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		p.fields.Add("from", "Choose a sender from the list: only approved sender names and the default sender can be used.")
 	}
 
-	// Browsers send a textarea's line breaks as CR LF; a phone shows one
-	// line break, and GSM-7 would count two characters for it.
-	message := strings.ReplaceAll(values.Get("message"), "\r\n", "\n")
-	switch {
-	case strings.TrimSpace(message) == "":
-		p.fields.Add("message", "Enter the message.")
-	case !utf8.ValidString(message) || utf8.RuneCountInString(message) > maxMessageInput:
-		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). Shorten it.",
-			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi))
-		message = ""
-	case strings.ContainsFunc(message, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' && r != '\f' || r == 0x7F }):
-		// A NUL would not even be stored (PostgreSQL refuses it in text).
-		p.fields.Add("message", "The message holds control characters that cannot be sent. Type it again, or paste it as plain text.")
-		message = ""
-	}
-	ar, err := s.db.AutoReplace(ctx, m.Org.ID)
-	if err != nil {
+	if err := s.planMessage(ctx, m.Org.ID, values.Get("message"), p); err != nil {
 		return nil, err
 	}
-	p.text = sms.Apply(message, ar)
-	p.count = sms.Encode(p.text)
-	if strings.TrimSpace(p.text) == "" && strings.TrimSpace(message) != "" {
-		p.fields.Add("message", "Auto-replace leaves nothing of this message. Change the message, or the replacements on the Auto-replace page.")
-	}
-	if p.count.Parts > sms.MaxParts {
-		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). This one is %d parts; shorten it.",
-			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi, p.count.Parts))
-	}
-	p.preview = views.SendPreview{Encoding: p.count.Encoding, Characters: p.count.Characters, Parts: p.count.Parts, PerPart: p.count.PerPart,
-		Text: p.text, Replaced: p.text != message}
 
 	rs, err := sms.ParseRecipients(values.Get("to"), m.Org.Country)
 	if tm, ok := errors.AsType[*sms.TooManyError](err); ok {
@@ -165,6 +138,44 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		p.fields.Add("to", "Every number on the list opted out of your messages, so there is no one to send to.")
 	}
 	return p, nil
+}
+
+// planMessage reads the Message as typed into p: the text as it leaves
+// after the organisation's auto-replace, its count of characters and
+// parts, the preview's first facts, and what is wrong with it in
+// p.fields["message"]. Send SMS and campaigns share it.
+func (s *Server) planMessage(ctx context.Context, orgID int64, typed string, p *sendPlan) error {
+	// Browsers send a textarea's line breaks as CR LF; a phone shows one
+	// line break, and GSM-7 would count two characters for it.
+	message := strings.ReplaceAll(typed, "\r\n", "\n")
+	switch {
+	case strings.TrimSpace(message) == "":
+		p.fields.Add("message", "Enter the message.")
+	case !utf8.ValidString(message) || utf8.RuneCountInString(message) > maxMessageInput:
+		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). Shorten it.",
+			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi))
+		message = ""
+	case strings.ContainsFunc(message, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' && r != '\f' || r == 0x7F }):
+		// A NUL would not even be stored (PostgreSQL refuses it in text).
+		p.fields.Add("message", "The message holds control characters that cannot be sent. Type it again, or paste it as plain text.")
+		message = ""
+	}
+	ar, err := s.db.AutoReplace(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	p.text = sms.Apply(message, ar)
+	p.count = sms.Encode(p.text)
+	if strings.TrimSpace(p.text) == "" && strings.TrimSpace(message) != "" {
+		p.fields.Add("message", "Auto-replace leaves nothing of this message. Change the message, or the replacements on the Auto-replace page.")
+	}
+	if p.count.Parts > sms.MaxParts {
+		p.fields.Add("message", fmt.Sprintf("A message is at most %d parts: %d GSM-7 characters, or %d with characters outside GSM-7 (UCS-2). This one is %d parts; shorten it.",
+			sms.MaxParts, sms.MaxParts*sms.GSM7Multi, sms.MaxParts*sms.UCS2Multi, p.count.Parts))
+	}
+	p.preview = views.SendPreview{Encoding: p.count.Encoding, Characters: p.count.Characters, Parts: p.count.Parts, PerPart: p.count.PerPart,
+		Text: p.text, Replaced: p.text != message}
+	return nil
 }
 
 // sendPage builds the Send SMS page around the form.

@@ -53,6 +53,9 @@ type Config struct {
 	GatewaySecret string
 	// Deliveries is woken when messages are queued; may be nil.
 	Deliveries Notifier
+	// Campaigns is woken when a campaign is scheduled or changed (the
+	// scheduler, package scheduler); may be nil.
+	Campaigns Notifier
 	// HashConcurrency is how many password hashes may run at once; by
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.

@@ -93,7 +93,7 @@
   });
 })();
 
-// Send SMS: the preview panel (encoding, characters, parts, recipients,
+// Send SMS and campaigns: the preview panel (encoding, characters, parts, recipients,
 // price, the text as it leaves) follows the form as the person types. The
 // form is posted, with its CSRF field, to the address in
 // data-send-preview, which answers the panel alone; it replaces the one
@@ -156,7 +156,8 @@
 
   form.addEventListener("input", later);
   form.addEventListener("change", later);
-  if (form.elements.to.value || form.elements.message.value) {
+  // The campaign form shares this preview; it has Groups instead of To.
+  if ((form.elements.to && form.elements.to.value) || form.elements.message.value) {
     refresh();
   }
 })();

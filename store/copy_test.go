@@ -351,6 +351,14 @@ func BenchmarkCopyTo100k(b *testing.B) {
 func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	tb.Helper()
 	now := t0.UnixMilli()
+	// Campaigns: one started (its batch, counts and messages), one waiting.
+	actor := switchboard.Actor{ProfileID: profileID, Name: "Olivia Owner"}
+	for _, at := range []time.Time{t0, t0.Add(time.Hour)} {
+		must(tb, db.CreateCampaign(ctx, actor, &switchboard.Campaign{OrgID: orgID, Name: "Spring sale", From: "Acme", Text: "Hello", SendAt: at, GroupIDs: []int64{groupID}}))
+	}
+	if started := startDue(tb, db, t0); len(started) != 1 || started[0].Status != switchboard.CampaignSending {
+		tb.Fatalf("campaign not started: %+v", started)
+	}
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -358,15 +366,11 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 		{`INSERT INTO contact_imports (id, org_id, filename, content, status, mapping, group_id, country, created_by, created_at) VALUES (1, ?, 'contacts.csv', ?, 'done', 'phone,first_name', ?, 'EE', ?, ?)`,
 			[]any{orgID, []byte("Phone,First name\n+37255500004,Jaan\nbad,Bad\n"), groupID, profileID, now}},
 		{`INSERT INTO contact_import_problems (import_id, line, reason) VALUES (1, 3, 'bad is not a phone number.')`, nil},
-		{`INSERT INTO campaigns (id, org_id, name, sender, body, send_at, created_by, created_at) VALUES (1, ?, 'Spring sale', 'Acme', 'Hello', ?, ?, ?)`,
-			[]any{orgID, now + 3600_000, profileID, now}},
-		{`INSERT INTO campaign_groups (campaign_id, group_id) VALUES (1, ?)`, []any{groupID}},
 	} {
 		must(tb, db.ExecForTest(ctx, q.sql, q.args...))
 	}
 	// A subscription link someone joined through, switched off (a BOOLEAN
 	// false on PostgreSQL); a product request declined with a reason.
-	actor := switchboard.Actor{ProfileID: profileID, Name: "Olivia Owner"}
 	link := &switchboard.SubscriptionLink{OrgID: orgID, Name: "Footer", GroupID: groupID, ConsentText: "I agree.", Token: "tok"}
 	must(tb, db.CreateSubscriptionLink(ctx, actor, link))
 	_, _, err := db.JoinThroughLink(ctx, "tok", &switchboard.Contact{Phone: "+37255500005", FirstName: "Liis"})

@@ -38,28 +38,41 @@ func (db *DB) QueueMessages(ctx context.Context, b Batch) (batchID int64, err er
 	if len(b.Messages) == 0 {
 		return 0, switchboard.Errorf(switchboard.EINVALID, "There is no one to send to.")
 	}
+	now := db.Now()
+	err = db.tx(ctx, func(tx *Tx) error {
+		batchID, err = db.queueMessages(ctx, tx, b, now)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return batchID, nil
+}
+
+// queueMessages is QueueMessages inside the caller's transaction tx, for a
+// send that writes more in the same transaction (a campaign's start): the
+// debit, the messages, their queue rows and the day's usage. b holds at
+// least one message. On an EPAYMENT error nothing was written and tx may
+// go on.
+func (db *DB) queueMessages(ctx context.Context, tx *Tx, b Batch, now time.Time) (batchID int64, err error) {
 	var total switchboard.Money
 	parts := 0
 	for _, m := range b.Messages {
 		total += m.Price
 		parts += m.Parts
 	}
-	now := db.Now()
-	err = db.tx(ctx, func(tx *Tx) error {
-		batchID, err = db.debit(ctx, tx, b.OrgID, total, b.Currency, b.Actor.ProfileID, b.Description)
-		if err != nil {
-			return err
-		}
-		var createdBy any
-		if b.Actor.ProfileID != 0 {
-			createdBy = b.Actor.ProfileID
-		}
-		if err := db.insertMessages(ctx, tx, b, batchID, createdBy, now); err != nil {
-			return fmt.Errorf("store: queue messages of organisation %d: %w", b.OrgID, err)
-		}
-		return addUsage(ctx, tx, b.OrgID, now, len(b.Messages), parts, total, 0)
-	})
+	batchID, err = db.debit(ctx, tx, b.OrgID, total, b.Currency, b.Actor.ProfileID, b.Description)
 	if err != nil {
+		return 0, err
+	}
+	var createdBy any
+	if b.Actor.ProfileID != 0 {
+		createdBy = b.Actor.ProfileID
+	}
+	if err := db.insertMessages(ctx, tx, b, batchID, createdBy, now); err != nil {
+		return 0, fmt.Errorf("store: queue messages of organisation %d: %w", b.OrgID, err)
+	}
+	if err := addUsage(ctx, tx, b.OrgID, now, len(b.Messages), parts, total, 0); err != nil {
 		return 0, err
 	}
 	return batchID, nil

@@ -183,6 +183,13 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 	case "credits.added", "invoice.paid":
 		// The invoice and its amount: "INV-2026-000001, €50.00".
 		return "", e.Target + ", " + e.Detail
+	case "campaign.created", "campaign.changed", "campaign.cancelled", "campaign.started", "campaign.failed":
+		// A campaign is not a person either: its name, and when it is
+		// due, what it cost or why it failed.
+		if e.Detail == "" {
+			return "", e.Target
+		}
+		return "", e.Target + ": " + e.Detail
 	case "sender_name.applied", "sender_name.approved", "sender_name.rejected":
 		// The name is not a person: it and the use case or the reason
 		// for a rejection read as the details.

@@ -22,6 +22,7 @@ import (
 	"switchboard/gateway"
 	"switchboard/handlers"
 	"switchboard/mail"
+	"switchboard/scheduler"
 	"switchboard/store"
 )
 
@@ -128,6 +129,10 @@ type Main struct {
 	done       chan struct{}
 	delivered  chan struct{} // closed when Deliveries has stopped
 	logger     *slog.Logger
+
+	// Campaigns is the scheduler: it starts the campaigns that are due.
+	Campaigns *scheduler.Worker
+	scheduled chan struct{} // closed when Campaigns has stopped
 }
 
 // NewMain returns a Main with the defaults.
@@ -332,6 +337,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		gw = wh
 	}
 	m.Deliveries = gateway.NewWorker(db, gw, m.logger)
+	m.Campaigns = scheduler.NewWorker(db, m.Config.Prices, m.Config.Currency, m.Deliveries, m.logger)
 
 	m.Server = handlers.New(db, handlers.Config{
 		BaseURL:        m.Config.BaseURL,
@@ -345,6 +351,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		DefaultSender:  m.Config.DefaultSender,
 		GatewaySecret:  m.Config.GatewaySecret,
 		Deliveries:     m.Deliveries,
+		Campaigns:      m.Campaigns,
 	})
 
 	m.listener = ln
@@ -360,6 +367,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(m.delivered)
 		m.Deliveries.Run(bg)
+	}()
+	// The scheduler starts, at once, the campaigns that fell due while no
+	// process ran.
+	m.scheduled = make(chan struct{})
+	go func() {
+		defer close(m.scheduled)
+		m.Campaigns.Run(bg)
 	}()
 	m.Server.StartBackground(bg)
 
@@ -466,6 +480,11 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
+	}
+	if m.scheduled != nil {
+		// A start under way finishes (one transaction of a few seconds
+		// at most) before the database closes.
+		<-m.scheduled
 	}
 	if m.delivered != nil {
 		// The delivery worker cut its calls under way when m.cancel ran:
