@@ -239,24 +239,19 @@ func (db *DB) WriteImportBatch(ctx context.Context, b *switchboard.ImportBatch) 
 		if err := tx.lockOrganisation(ctx, imp.OrgID); err != nil {
 			return err
 		}
-		existing, err := existingPhones(ctx, tx, imp.OrgID, b.Contacts)
+		ids, added, err := upsertContacts(ctx, tx, imp.OrgID, b.Contacts, now)
 		if err != nil {
 			return err
 		}
-		updated = existing
-		added = len(b.Contacts) - existing
+		updated = len(b.Contacts) - added
 		var group sql.NullInt64
 		err = tx.QueryRowContext(ctx, `UPDATE contact_imports SET processed = ?, added = added + ?, updated = updated + ?, skipped = skipped + ?, claimed_until = ?
 			WHERE id = ? AND org_id = ? AND status = 'running' AND claimed_until = ? RETURNING group_id`,
 			b.Processed, added, updated, len(b.Problems), millis(lease), imp.ID, imp.OrgID, millis(imp.Claim)).Scan(&group)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrImportClaimLost
+			return ErrImportClaimLost // and the contacts above are rolled back
 		} else if err != nil {
 			return fmt.Errorf("store: record the progress of import %d: %w", imp.ID, err)
-		}
-		ids, err := upsertContacts(ctx, tx, imp.OrgID, b.Contacts, now)
-		if err != nil {
-			return err
 		}
 		// The group may have been deleted since the import was queued
 		// (group_id is then NULL): the contacts stay, in no group.
@@ -278,31 +273,15 @@ func (db *DB) WriteImportBatch(ctx context.Context, b *switchboard.ImportBatch) 
 	return nil
 }
 
-// existingPhones counts the contacts' numbers the organisation has already.
-func existingPhones(ctx context.Context, tx *Tx, orgID int64, contacts []switchboard.Contact) (int, error) {
-	n := 0
-	for start := 0; start < len(contacts); start += importChunk {
-		chunk := contacts[start:min(start+importChunk, len(contacts))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, orgID)
-		for i := range chunk {
-			args = append(args, chunk[i].Phone)
-		}
-		var count int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts WHERE org_id = ? AND phone IN (`+queueMarks(len(chunk))+`)`, args...).Scan(&count)
-		if err != nil {
-			return 0, fmt.Errorf("store: look up the numbers of an import in organisation %d: %w", orgID, err)
-		}
-		n += count
-	}
-	return n, nil
-}
-
 // upsertContacts is upsertContact for many contacts, a few hundred to a
 // statement: the same rule (an empty field keeps what was there), without
-// a round trip per contact. It returns the contacts' ids.
-func upsertContacts(ctx context.Context, tx *Tx, orgID int64, contacts []switchboard.Contact, now time.Time) ([]int64, error) {
-	ids := make([]int64, 0, len(contacts))
+// a round trip per contact. It returns the contacts' ids and how many of
+// them are new. A new row is told from an updated one by its times: an
+// update sets updated_at and keeps created_at, an insert sets both to now.
+// (Asking first which numbers exist cost PostgreSQL a slow plan of a
+// 500-value IN list per chunk: 0.5 s a batch.)
+func upsertContacts(ctx context.Context, tx *Tx, orgID int64, contacts []switchboard.Contact, now time.Time) (ids []int64, added int, err error) {
+	ids = make([]int64, 0, len(contacts))
 	at := millis(now)
 	for start := 0; start < len(contacts); start += importChunk {
 		chunk := contacts[start:min(start+importChunk, len(contacts))]
@@ -319,23 +298,27 @@ func upsertContacts(ctx context.Context, tx *Tx, orgID int64, contacts []switchb
 				email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE contacts.email END,
 				company = CASE WHEN excluded.company <> '' THEN excluded.company ELSE contacts.company END,
 				updated_at = excluded.updated_at
-			RETURNING id`, args...)
+			RETURNING id, created_at = updated_at`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: write the contacts of an import in organisation %d: %w", orgID, err)
+			return nil, 0, fmt.Errorf("store: write the contacts of an import in organisation %d: %w", orgID, err)
 		}
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var inserted bool
+			if err := rows.Scan(&id, &inserted); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, 0, err
 			}
 			ids = append(ids, id)
+			if inserted {
+				added++
+			}
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, fmt.Errorf("store: write the contacts of an import in organisation %d: %w", orgID, err)
+			return nil, 0, fmt.Errorf("store: write the contacts of an import in organisation %d: %w", orgID, err)
 		}
 	}
-	return ids, nil
+	return ids, added, nil
 }
 
 // addManyToGroup is addToGroup for many contacts, a few hundred to a
