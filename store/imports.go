@@ -39,7 +39,6 @@ const importChunk = 500
 // scanImport's order.
 const importColumns = `id, org_id, filename, status, mapping, group_id, country, rows_total, processed, added, updated, skipped, error, created_by, created_at, finished_at, claimed_until`
 
-
 func scanImport(row scanner, extra ...any) (*switchboard.ContactImport, error) {
 	var imp switchboard.ContactImport
 	var status, mapping string
@@ -190,7 +189,7 @@ func (db *DB) QueueImport(ctx context.Context, imp *switchboard.ContactImport) e
 // none. However many workers of however many processes claim at once, an
 // import is claimed by one of them: on PostgreSQL FOR UPDATE SKIP LOCKED
 // lets them pass over each other's rows, and the lease condition,
-// repeated outside the subquery, is checked again on a row another worker
+// repeated in the UPDATE, is checked again on a row another worker
 // claimed meanwhile; SQLite's single writer runs the claims one at a
 // time. imp.Processed says where the last batch written ended.
 func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.ContactImport, []byte, error) {
@@ -201,16 +200,25 @@ func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.Cont
 	var imp *switchboard.ContactImport
 	var content []byte
 	err := db.tx(ctx, func(tx *Tx) error {
-		var err error
-		imp, err = scanImport(tx.QueryRowContext(ctx, `UPDATE contact_imports SET status = 'running', claimed_until = ?
-			WHERE id IN (SELECT id FROM contact_imports
-				WHERE status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= ?)
-				ORDER BY id LIMIT 1`+skipLocked+`)
-			AND status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= ?)
-			RETURNING `+importColumns+`, content`,
-			millis(now.Add(ImportLease)), millis(now), millis(now)), &content)
+		imp, content = nil, nil
+		// Two statements rather than UPDATE … WHERE id IN (SELECT … LIMIT 1
+		// FOR UPDATE SKIP LOCKED): PostgreSQL ran that subquery so that one
+		// claim took every waiting import.
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM contact_imports
+			WHERE status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= ?)
+			ORDER BY id LIMIT 1`+skipLocked, millis(now)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			imp = nil
+			return nil
+		} else if err != nil {
+			return err
+		}
+		imp, err = scanImport(tx.QueryRowContext(ctx, `UPDATE contact_imports SET status = 'running', claimed_until = ?
+			WHERE id = ? AND status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= ?)
+			RETURNING `+importColumns+`, content`,
+			millis(now.Add(ImportLease)), id, millis(now)), &content)
+		if errors.Is(err, sql.ErrNoRows) {
+			imp = nil // claimed by another worker between the two
 			return nil
 		}
 		return err
