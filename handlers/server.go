@@ -53,6 +53,8 @@ type Config struct {
 	GatewaySecret string
 	// Deliveries is woken when messages are queued; may be nil.
 	Deliveries Notifier
+	// Imports is woken when a contact import is queued; may be nil.
+	Imports Notifier
 	// HashConcurrency is how many password hashes may run at once; by
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.

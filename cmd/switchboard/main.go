@@ -21,6 +21,7 @@ import (
 	"switchboard"
 	"switchboard/gateway"
 	"switchboard/handlers"
+	"switchboard/importer"
 	"switchboard/mail"
 	"switchboard/store"
 )
@@ -128,6 +129,10 @@ type Main struct {
 	done       chan struct{}
 	delivered  chan struct{} // closed when Deliveries has stopped
 	logger     *slog.Logger
+
+	// Imports runs the contact imports in the background.
+	Imports  *importer.Worker
+	imported chan struct{} // closed when Imports has stopped
 }
 
 // NewMain returns a Main with the defaults.
@@ -332,6 +337,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		gw = wh
 	}
 	m.Deliveries = gateway.NewWorker(db, gw, m.logger)
+	m.Imports = importer.NewWorker(db, m.logger)
 
 	m.Server = handlers.New(db, handlers.Config{
 		BaseURL:        m.Config.BaseURL,
@@ -345,6 +351,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		DefaultSender:  m.Config.DefaultSender,
 		GatewaySecret:  m.Config.GatewaySecret,
 		Deliveries:     m.Deliveries,
+		Imports:        m.Imports,
 	})
 
 	m.listener = ln
@@ -360,6 +367,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(m.delivered)
 		m.Deliveries.Run(bg)
+	}()
+	m.imported = make(chan struct{})
+	go func() {
+		defer close(m.imported)
+		m.Imports.Run(bg)
 	}()
 	m.Server.StartBackground(bg)
 
@@ -473,6 +485,11 @@ func (m *Main) Close() error {
 		// outcomes already known are recorded, before the database
 		// closes.
 		<-m.delivered
+	}
+	if m.imported != nil {
+		// The import under way stops after its current batch; the next
+		// start resumes it from there.
+		<-m.imported
 	}
 	if m.done != nil {
 		<-m.done
