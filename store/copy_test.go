@@ -350,14 +350,12 @@ func BenchmarkCopyTo100k(b *testing.B) {
 // store functions as they land.
 func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	tb.Helper()
+	fillImport(tb, db, orgID, profileID, groupID)
 	now := t0.UnixMilli()
 	for _, q := range []struct {
 		sql  string
 		args []any
 	}{
-		{`INSERT INTO contact_imports (id, org_id, filename, content, status, mapping, group_id, country, created_by, created_at) VALUES (1, ?, 'contacts.csv', ?, 'done', 'phone,first_name', ?, 'EE', ?, ?)`,
-			[]any{orgID, []byte("Phone,First name\n+37255500004,Jaan\nbad,Bad\n"), groupID, profileID, now}},
-		{`INSERT INTO contact_import_problems (import_id, line, reason) VALUES (1, 3, 'bad is not a phone number.')`, nil},
 		{`INSERT INTO campaigns (id, org_id, name, sender, body, send_at, created_by, created_at) VALUES (1, ?, 'Spring sale', 'Acme', 'Hello', ?, ?, ?)`,
 			[]any{orgID, now + 3600_000, profileID, now}},
 		{`INSERT INTO campaign_groups (campaign_id, group_id) VALUES (1, ?)`, []any{groupID}},
@@ -368,4 +366,20 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	} {
 		must(tb, db.ExecForTest(ctx, q.sql, q.args...))
 	}
+}
+
+// fillImport runs a contact import through the store to its end: a
+// finished import with one contact and one skipped line.
+func fillImport(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
+	tb.Helper()
+	imp := &switchboard.ContactImport{OrgID: orgID, Filename: "contacts.csv", Country: "EE", Rows: 2, CreatedBy: profileID}
+	must(tb, db.CreateImport(ctx, imp, []byte("Phone,First name\n+37255500004,Jaan\nbad,Bad\n")))
+	imp.Mapping, imp.GroupID = []switchboard.Column{switchboard.ColumnPhone, switchboard.ColumnFirstName}, groupID
+	must(tb, db.QueueImport(ctx, imp))
+	claimed, _, err := db.ClaimImport(ctx, db.Now())
+	must(tb, err)
+	must(tb, db.WriteImportBatch(ctx, &switchboard.ImportBatch{Import: claimed, Processed: 2,
+		Contacts: []switchboard.Contact{{OrgID: orgID, Phone: "+37255500004", FirstName: "Jaan"}},
+		Problems: []switchboard.ImportProblem{{Line: 3, Reason: "bad is not a phone number."}}}))
+	must(tb, db.FinishImport(ctx, claimed))
 }
