@@ -121,7 +121,7 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 	}
 	f.invoice = invoice.Number
 	imp := &switchboard.ContactImport{OrgID: f.org, Filename: "contacts.csv", Rows: 1, CreatedBy: owner.ID}
-	if err := w.a.db.CreateImport(ctx, imp, []byte("Phone,First name\n+37255500001,Mari\n")); err != nil {
+	if err := w.a.db.CreateImport(ctx, imp, strings.NewReader("Phone,First name\n+37255500001,Mari\n")); err != nil {
 		t.Fatal(err)
 	}
 	f.imp = imp.ID

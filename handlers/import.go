@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
 	"strings"
@@ -80,14 +81,20 @@ func (s *Server) handleImportForm(c echo.Context) error {
 }
 
 // handleImportUpload checks the uploaded file, keeps it for the mapping
-// step, and leads there.
+// step, and leads there. The file is read from the temporary file
+// limitBody wrote, a block at a time: never a copy of it whole in memory.
 func (s *Server) handleImportUpload(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	content, name, status, problem := readImportFile(c)
+	file, name, status, problem := openImportFile(c)
+	var checked *importer.File
 	if problem == "" {
-		if _, err := importer.Check(content); err != nil {
+		defer file.Close()
+		var err error
+		if checked, err = importer.Check(file); err != nil {
 			status, problem = http.StatusUnprocessableEntity, err.Error()
+		} else if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return err
 		}
 	}
 	if problem != "" {
@@ -97,17 +104,17 @@ func (s *Server) handleImportUpload(c echo.Context) error {
 		}
 		return s.render(c, status, views.ImportUpload(page))
 	}
-	f, _ := importer.Check(content)
-	imp := &switchboard.ContactImport{OrgID: m.Org.ID, Filename: name, Country: m.Org.Country, Rows: f.Rows, CreatedBy: s.actor(c).ProfileID}
-	if err := s.db.CreateImport(ctx, imp, content); err != nil {
+	imp := &switchboard.ContactImport{OrgID: m.Org.ID, Filename: name, Country: m.Org.Country, Rows: checked.Rows, CreatedBy: s.actor(c).ProfileID}
+	if err := s.db.CreateImport(ctx, imp, file); err != nil {
 		return err
 	}
 	return redirect(c, switchboard.OrgPath(m.Org.ID, fmt.Sprintf("contacts/import/%d", imp.ID)))
 }
 
-// readImportFile returns the uploaded file and its name, or the status
-// and the sentence for the File field saying why there is none.
-func readImportFile(c echo.Context) (content []byte, name string, status int, problem string) {
+// openImportFile opens the uploaded file and returns it with its name, or
+// the status and the sentence for the File field saying why there is
+// none.
+func openImportFile(c echo.Context) (file multipart.File, name string, status int, problem string) {
 	r := c.Request()
 	const choose = "Choose a CSV file to upload."
 	if r.MultipartForm == nil { // limitBody reads every multipart upload
@@ -130,12 +137,7 @@ func readImportFile(c echo.Context) (content []byte, name string, status int, pr
 	if err != nil {
 		return nil, "", http.StatusUnprocessableEntity, choose
 	}
-	defer f.Close()
-	content = make([]byte, fh.Size)
-	if _, err := io.ReadFull(f, content); err != nil {
-		return nil, "", http.StatusUnprocessableEntity, choose
-	}
-	return content, importFilename(fh.Filename), 0, ""
+	return f, importFilename(fh.Filename), 0, ""
 }
 
 // importFilename is the name of an uploaded file as the pages show it:

@@ -7,6 +7,7 @@
 package importer
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -40,25 +41,28 @@ type File struct {
 	Rows      int // data rows (records after the header; blank lines are none)
 }
 
-// Check reads a whole uploaded file and says whether it can be imported:
-// UTF-8 text (with or without a byte order mark), no binary bytes, a header
-// row, comma- or semicolon-separated. Rows that cannot be read (a stray
-// quote) are counted, and skipped with their line when imported; a quoted
-// field that is never closed, which swallows the rest of the file, is
-// refused here. The error is a sentence for the person, for the File
-// field.
-func Check(content []byte) (*File, error) {
-	content = bytes.TrimPrefix(content, bom)
-	if len(bytes.TrimSpace(content)) == 0 {
+// checkBlock is how much of a file Check reads at a time.
+const checkBlock = 64 << 10
+
+// Check reads a whole uploaded file, a block at a time (a 50 MB file is
+// never held in memory), and says whether it can be imported: UTF-8 text
+// (with or without a byte order mark), no binary bytes, a header row,
+// comma- or semicolon-separated. Rows that cannot be read (a stray quote)
+// are counted, and skipped with their line when imported; a quoted field
+// that is never closed, which swallows the rest of the file, is refused
+// here. The file is read twice (the text, then the rows), from its start
+// each time. The error is a sentence for the person, for the File field.
+func Check(file io.ReadSeeker) (*File, error) {
+	empty, err := checkText(file)
+	if err != nil {
+		return nil, err
+	} else if empty {
 		return nil, errors.New(msgEmptyFile)
 	}
-	if !utf8.Valid(content) {
-		return nil, errors.New(msgNotUTF8)
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("importer: read the file again: %w", err)
 	}
-	if binary(content) {
-		return nil, errors.New(msgNotCSV)
-	}
-	r := NewReader(content)
+	r := NewReader(file)
 	f := &File{Delimiter: r.Comma}
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) || (err == nil && blank(header)) {
@@ -75,12 +79,65 @@ func Check(content []byte) (*File, error) {
 		if line, ok := r.Unclosed(err); ok {
 			return nil, errors.New(UnclosedReason(line))
 		}
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return nil, fmt.Errorf("importer: read the file: %w", err)
+		}
 		f.Rows++
 	}
 	if f.Rows == 0 {
 		return nil, errors.New(msgNoRows)
 	}
 	return f, nil
+}
+
+// checkText reads r to its end and says whether it is UTF-8 text without
+// binary bytes, and whether it holds nothing but a byte order mark and
+// white space. A character cut by the end of a block is carried into the
+// next.
+func checkText(r io.Reader) (empty bool, err error) {
+	buf := make([]byte, checkBlock+utf8.UTFMax)
+	carry := 0
+	first := true
+	empty = true
+	for {
+		n, rerr := io.ReadFull(r, buf[carry:carry+checkBlock])
+		block := buf[:carry+n]
+		if first {
+			block = bytes.TrimPrefix(block, bom)
+			first = false
+		}
+		end := len(block)
+		if rerr == nil {
+			// Hold back the start of a character the next block ends.
+			for i := 1; i < utf8.UTFMax && i <= end; i++ {
+				if utf8.RuneStart(block[end-i]) {
+					if !utf8.FullRune(block[end-i:]) {
+						end -= i
+					}
+					break
+				}
+			}
+		}
+		if !utf8.Valid(block[:end]) {
+			return false, errors.New(msgNotUTF8)
+		}
+		if binary(block[:end]) {
+			return false, errors.New(msgNotCSV)
+		}
+		if empty && len(bytes.TrimSpace(block[:end])) > 0 {
+			empty = false
+		}
+		carry = copy(buf, block[end:])
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			if carry > 0 {
+				return false, errors.New(msgNotUTF8)
+			}
+			return empty, nil
+		} else if rerr != nil {
+			return false, fmt.Errorf("importer: read the file: %w", rerr)
+		}
+	}
 }
 
 // UnclosedReason says why a file with a quote never closed on line cannot
@@ -95,7 +152,10 @@ func UnclosedReason(line int) string {
 // reaching past its first line, with the whole input read.
 func (r *Reader) Unclosed(err error) (int, bool) {
 	var pe *csv.ParseError
-	if !errors.As(err, &pe) || !errors.Is(pe.Err, csv.ErrQuote) || pe.Line <= pe.StartLine || r.InputOffset() < r.size {
+	if !errors.As(err, &pe) || !errors.Is(pe.Err, csv.ErrQuote) || pe.Line <= pe.StartLine {
+		return 0, false
+	}
+	if _, more := r.input.Peek(1); more == nil {
 		return 0, false
 	}
 	return pe.StartLine, true
@@ -126,22 +186,32 @@ func blank(record []string) bool {
 // Reader reads the records of a file.
 type Reader struct {
 	*csv.Reader
-	size int64 // of the input, to tell a field left open to its end
+	input *bufio.Reader // the csv.Reader's own, to tell the end of the input
 }
 
-// NewReader returns a reader of content (a byte order mark is skipped)
+// readBuffer is the Reader's buffer: the most of a file's first line that
+// Delimiter looks at.
+const readBuffer = 64 << 10
+
+// NewReader returns a reader of the file r (a byte order mark is skipped)
 // with the delimiter of its header line: strict about quotes (LazyQuotes
 // off: a stray quote is a problem of its line, never a silent merge of
 // two lines), and any number of fields a row (a row of other length is a
 // problem of its line, not of the file).
-func NewReader(content []byte) *Reader {
-	content = bytes.TrimPrefix(content, bom)
-	r := csv.NewReader(bytes.NewReader(content))
-	r.Comma = Delimiter(content)
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = false
-	r.ReuseRecord = true
-	return &Reader{Reader: r, size: int64(len(content))}
+func NewReader(r io.Reader) *Reader {
+	input := bufio.NewReaderSize(r, readBuffer)
+	if b, _ := input.Peek(len(bom)); bytes.Equal(b, bom) {
+		input.Discard(len(bom))
+	}
+	head, _ := input.Peek(readBuffer)
+	// csv.NewReader reads through input itself: it is a *bufio.Reader
+	// already.
+	cr := csv.NewReader(input)
+	cr.Comma = Delimiter(head)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = false
+	cr.ReuseRecord = true
+	return &Reader{Reader: cr, input: input}
 }
 
 // Delimiter returns the delimiter of the file that begins with content:
@@ -178,7 +248,7 @@ func Delimiter(content []byte) rune {
 // begins with head (the first bytes of the file: a row cut at its end is
 // left out), for the mapping step. Rows that cannot be read are left out.
 func Preview(head []byte, n int) (header []string, rows [][]string) {
-	r := NewReader(head)
+	r := NewReader(bytes.NewReader(head))
 	r.ReuseRecord = false
 	h, err := r.Read()
 	if err != nil {

@@ -35,7 +35,7 @@ func TestCheck(t *testing.T) {
 		{"unclosed quote", "Phone,Name\n+37255500001,\"Mari\n+37255500002,Jaan\n", 0, 0, "Line 2 opens a quoted field"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := importer.Check([]byte(c.content))
+			f, err := importer.Check(strings.NewReader(c.content))
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err %v, want %q", err, c.err)
@@ -49,6 +49,27 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("%d rows, delimiter %q; want %d, %q", f.Rows, f.Delimiter, c.rows, c.delim)
 			}
 		})
+	}
+}
+
+// TestCheckReadsInBlocks: a character cut by the end of a block of the
+// check is whole in the next; one cut by the end of the file is not
+// UTF-8.
+func TestCheckReadsInBlocks(t *testing.T) {
+	const block = 64 << 10
+	for _, char := range []string{"ü", "€", "😀"} {
+		for d := 1; d < len(char); d++ {
+			// The character begins d bytes before the end of the first block.
+			head := "Phone,Name\n+37255500001,"
+			content := head + strings.Repeat("x", block-d-len(head)) + char + "\n+37255500002,Mari\n"
+			f, err := importer.Check(strings.NewReader(content))
+			if err != nil || f.Rows != 2 {
+				t.Fatalf("%q cut %d bytes before the end of a block: %v", char, d, err)
+			}
+		}
+	}
+	if _, err := importer.Check(strings.NewReader("Phone\n+37255500001\n\xe2\x82")); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+		t.Fatalf("a cut character at the end: %v", err)
 	}
 }
 

@@ -45,7 +45,7 @@ func newPanel(tb testing.TB) *panel {
 // queues it with mapping (guessed from the header when nil).
 func (p *panel) queue(tb testing.TB, content string, mapping []switchboard.Column, group int64) *switchboard.ContactImport {
 	tb.Helper()
-	f, err := importer.Check([]byte(content))
+	f, err := importer.Check(strings.NewReader(content))
 	if err != nil {
 		tb.Fatalf("check: %v", err)
 	}
@@ -57,7 +57,7 @@ func (p *panel) queue(tb testing.TB, content string, mapping []switchboard.Colum
 func (p *panel) queueUnchecked(tb testing.TB, content string, rows int, mapping []switchboard.Column, group int64) *switchboard.ContactImport {
 	tb.Helper()
 	imp := &switchboard.ContactImport{OrgID: p.org, Filename: "contacts.csv", Country: "EE", Rows: rows, CreatedBy: p.owner}
-	if err := p.db.CreateImport(ctx, imp, []byte(content)); err != nil {
+	if err := p.db.CreateImport(ctx, imp, strings.NewReader(content)); err != nil {
 		tb.Fatal(err)
 	}
 	if mapping == nil {

@@ -18,10 +18,13 @@ import (
 // Store is where the Worker finds imports and writes what they hold;
 // *store.DB is one. Each method runs in its own transaction.
 type Store interface {
-	// ClaimImport returns an import waiting for a worker, with its file,
-	// leased to this worker (imp.Claim) so that no other worker, of this
-	// process or another, runs it meanwhile; nil when there is none.
-	ClaimImport(ctx context.Context, now time.Time) (*switchboard.ContactImport, []byte, error)
+	// ClaimImport returns an import waiting for a worker, leased to this
+	// worker (imp.Claim) so that no other worker, of this process or
+	// another, runs it meanwhile; nil when there is none.
+	ClaimImport(ctx context.Context, now time.Time) (*switchboard.ContactImport, error)
+	// ImportFile reads the file of a claimed import, a piece at a time;
+	// it reads nothing once the import ended.
+	ImportFile(ctx context.Context, imp *switchboard.ContactImport) io.Reader
 	// WriteImportBatch writes a batch and the import's progress in one
 	// transaction and renews the lease; it fails, writing nothing, when
 	// the lease was lost to another worker.
@@ -112,11 +115,11 @@ func (w *Worker) Run(ctx context.Context) {
 // worker (or this one) resumes it from its last batch once the lease ran
 // out.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	imp, content, err := w.store.ClaimImport(ctx, w.Now())
+	imp, err := w.store.ClaimImport(ctx, w.Now())
 	if err != nil || imp == nil {
 		return false, err
 	}
-	if err := w.run(ctx, imp, content); err != nil {
+	if err := w.run(ctx, imp); err != nil {
 		return true, fmt.Errorf("import %d: %w", imp.ID, err)
 	}
 	return true, nil
@@ -125,10 +128,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 // run reads the file of imp from its start, and writes the rows after
 // imp.Processed (those before were written by an earlier claim: they are
 // read again only to know which numbers the file had already).
-func (w *Worker) run(ctx context.Context, imp *switchboard.ContactImport, content []byte) error {
-	if content == nil {
-		return w.store.FailImport(ctx, imp, "The file of this import is gone. Upload it again.")
-	}
+func (w *Worker) run(ctx context.Context, imp *switchboard.ContactImport) error {
 	size := w.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
@@ -142,10 +142,13 @@ func (w *Worker) run(ctx context.Context, imp *switchboard.ContactImport, conten
 	if phone < 0 {
 		return w.store.FailImport(ctx, imp, "No column was chosen as Phone.")
 	}
-	r := NewReader(content)
+	r := NewReader(w.store.ImportFile(ctx, imp))
 	header, err := r.Read()
-	if err != nil {
-		return w.store.FailImport(ctx, imp, msgNoHeader)
+	var pe *csv.ParseError
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &pe) {
+		return err // the store's: the claim runs out, and the import is tried again
+	} else if err != nil {
+		return w.store.FailImport(ctx, imp, "The file of this import has no header row, or is gone. Upload it again.")
 	}
 	columns := len(header)
 	// seen is the line of each number the file had, to skip it again.
@@ -167,13 +170,14 @@ func (w *Worker) run(ctx context.Context, imp *switchboard.ContactImport, conten
 		line, _ := r.FieldPos(0)
 		var c switchboard.Contact
 		reason := ""
-		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe):
 			line, reason = pe.StartLine, quoteReason(pe)
 		case err != nil:
-			// Not a problem of a line: the reader itself failed.
-			return w.store.FailImport(ctx, imp, fmt.Sprintf("Line %d could not be read, and the file was not read past it.", line))
+			// Not a problem of a line: the store failed to read the file.
+			// The claim runs out and the import is tried again from its
+			// last batch.
+			return err
 		case len(fields) != columns:
 			reason = fmt.Sprintf("This line has %s; the header row has %d.", switchboard.Plural(len(fields), "column", "columns"), columns)
 		default:

@@ -147,7 +147,7 @@ func TestImportClaimedOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			imp, _, err := p.db.ClaimImport(ctx, time.Now())
+			imp, err := p.db.ClaimImport(ctx, time.Now())
 			if err != nil {
 				t.Error(err)
 				return
@@ -197,7 +197,7 @@ func TestQueueImportChecksTheGroup(t *testing.T) {
 	must(t, p.db.CreateGroup(ctx, switchboard.Actor{ProfileID: other.ID}, theirs))
 
 	imp := &switchboard.ContactImport{OrgID: p.org, Filename: "a.csv", Rows: 1}
-	must(t, p.db.CreateImport(ctx, imp, []byte("Phone\n+37255500001\n")))
+	must(t, p.db.CreateImport(ctx, imp, strings.NewReader("Phone\n+37255500001\n")))
 	imp.Mapping, imp.GroupID = []switchboard.Column{switchboard.ColumnPhone}, theirs.ID
 	if err := p.db.QueueImport(ctx, imp); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
 		t.Fatalf("another organisation's group: %v", err)

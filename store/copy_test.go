@@ -368,18 +368,22 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	}
 }
 
-// fillImport runs a contact import through the store to its end: a
-// finished import with one contact and one skipped line.
+// fillImport runs a contact import through the store to its end (a
+// finished import with one contact and one skipped line) and uploads
+// another.
 func fillImport(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	tb.Helper()
 	imp := &switchboard.ContactImport{OrgID: orgID, Filename: "contacts.csv", Country: "EE", Rows: 2, CreatedBy: profileID}
-	must(tb, db.CreateImport(ctx, imp, []byte("Phone,First name\n+37255500004,Jaan\nbad,Bad\n")))
+	must(tb, db.CreateImport(ctx, imp, strings.NewReader("Phone,First name\n+37255500004,Jaan\nbad,Bad\n")))
 	imp.Mapping, imp.GroupID = []switchboard.Column{switchboard.ColumnPhone, switchboard.ColumnFirstName}, groupID
 	must(tb, db.QueueImport(ctx, imp))
-	claimed, _, err := db.ClaimImport(ctx, db.Now())
+	claimed, err := db.ClaimImport(ctx, db.Now())
 	must(tb, err)
 	must(tb, db.WriteImportBatch(ctx, &switchboard.ImportBatch{Import: claimed, Processed: 2,
 		Contacts: []switchboard.Contact{{OrgID: orgID, Phone: "+37255500004", FirstName: "Jaan"}},
 		Problems: []switchboard.ImportProblem{{Line: 3, Reason: "bad is not a phone number."}}}))
 	must(tb, db.FinishImport(ctx, claimed))
+	// And one waiting for its columns, its file still kept.
+	waiting := &switchboard.ContactImport{OrgID: orgID, Filename: "more.csv", Rows: 1, CreatedBy: profileID}
+	must(tb, db.CreateImport(ctx, waiting, strings.NewReader("Phone\n+37255500005\n")))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 )
 
 // Contact imports (PRODUCT.md § Contacts and the public pages): an upload
-// is kept in contact_imports with its file (CreateImport) while the person
+// is kept in contact_imports, its file in contact_import_chunks
+// (CreateImport), while the person
 // maps its columns; queued (QueueImport), it is claimed by a worker of any
 // process (ClaimImport) with a lease, as the outbox and the message queue
 // are; the worker writes it in batches (WriteImportBatch), each one
@@ -82,25 +84,78 @@ func decodeMapping(s string) []switchboard.Column {
 	return m
 }
 
-// CreateImport keeps an uploaded file (checked by the caller: importer.Check)
-// for its mapping step, status mapping, and sets imp.ID. Nothing is
-// imported yet, so nothing is audited yet.
-func (db *DB) CreateImport(ctx context.Context, imp *switchboard.ContactImport, content []byte) error {
+// ImportChunk is the size of the pieces an import's file is kept in.
+const ImportChunk = 1 << 20
+
+// CreateImport keeps an uploaded file (checked by the caller:
+// importer.Check), read from file a piece at a time, for its mapping step,
+// status mapping, and sets imp.ID. Nothing is imported yet, so nothing is
+// audited yet.
+func (db *DB) CreateImport(ctx context.Context, imp *switchboard.ContactImport, file io.Reader) error {
 	now := db.Now()
 	imp.Status, imp.CreatedAt = switchboard.ImportMapping, fromMillis(millis(now))
 	var by any
 	if imp.CreatedBy != 0 {
 		by = imp.CreatedBy
 	}
+	buf := make([]byte, ImportChunk)
 	return db.tx(ctx, func(tx *Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO contact_imports (org_id, filename, content, status, country, rows_total, created_by, created_at)
-			VALUES (?, ?, ?, 'mapping', ?, ?, ?, ?) RETURNING id`,
-			imp.OrgID, imp.Filename, content, imp.Country, imp.Rows, by, millis(now)).Scan(&imp.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO contact_imports (org_id, filename, status, country, rows_total, created_by, created_at)
+			VALUES (?, ?, 'mapping', ?, ?, ?, ?) RETURNING id`,
+			imp.OrgID, imp.Filename, imp.Country, imp.Rows, by, millis(now)).Scan(&imp.ID)
 		if err != nil {
 			return fmt.Errorf("store: keep the import of organisation %d: %w", imp.OrgID, err)
 		}
-		return nil
+		for seq := 0; ; seq++ {
+			n, rerr := io.ReadFull(file, buf)
+			if n > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO contact_import_chunks (import_id, seq, data) VALUES (?, ?, ?)`, imp.ID, seq, buf[:n]); err != nil {
+					return fmt.Errorf("store: keep the file of import %d: %w", imp.ID, err)
+				}
+			}
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+				return nil
+			} else if rerr != nil {
+				return fmt.Errorf("store: read the file of import %d: %w", imp.ID, rerr)
+			}
+		}
 	})
+}
+
+// ImportFile reads the file of an import a piece at a time, each piece in
+// a query of its own: an import of a 50 MB file holds 1 MB of it at once.
+// Once the import ended its file is gone, and it reads nothing.
+func (db *DB) ImportFile(ctx context.Context, imp *switchboard.ContactImport) io.Reader {
+	return &importFile{ctx: ctx, db: db, id: imp.ID}
+}
+
+type importFile struct {
+	ctx  context.Context
+	db   *DB
+	id   int64
+	seq  int
+	data []byte
+	eof  bool
+}
+
+func (f *importFile) Read(p []byte) (int, error) {
+	for len(f.data) == 0 {
+		if f.eof {
+			return 0, io.EOF
+		}
+		var data []byte
+		err := f.db.queryRow(f.ctx, `SELECT data FROM contact_import_chunks WHERE import_id = ? AND seq = ?`, f.id, f.seq).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			f.eof = true
+			continue
+		} else if err != nil {
+			return 0, fmt.Errorf("store: read the file of import %d: %w", f.id, err)
+		}
+		f.data, f.seq = data, f.seq+1
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
 }
 
 // FindImport returns the organisation's import id, without its file;
@@ -115,12 +170,15 @@ func (db *DB) FindImport(ctx context.Context, orgID, id int64) (*switchboard.Con
 	return imp, nil
 }
 
-// ImportHead returns the first n bytes of the organisation's import's
-// file, for the mapping step's preview, without reading the whole file
-// out of the database; nil once the import finished (the file is gone).
+// ImportHead returns the first n bytes (at most ImportChunk) of the
+// organisation's import's file, for the mapping step's preview, without
+// reading the whole file out of the database; nil once the import ended
+// (the file is gone).
 func (db *DB) ImportHead(ctx context.Context, orgID, id int64, n int) ([]byte, error) {
 	var head []byte
-	err := db.queryRow(ctx, `SELECT substr(content, 1, ?) FROM contact_imports WHERE id = ? AND org_id = ?`, n, id, orgID).Scan(&head)
+	err := db.queryRow(ctx, `SELECT substr(c.data, 1, ?) FROM contact_imports i
+		LEFT JOIN contact_import_chunks c ON c.import_id = i.id AND c.seq = 0
+		WHERE i.id = ? AND i.org_id = ?`, n, id, orgID).Scan(&head)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("import")
 	} else if err != nil {
@@ -184,23 +242,21 @@ func (db *DB) QueueImport(ctx context.Context, imp *switchboard.ContactImport) e
 }
 
 // ClaimImport returns the oldest import waiting for a worker (queued, or
-// running under a lease that ran out: its process died) with its file,
-// and leases it to the caller until now+ImportLease; nil when there is
+// running under a lease that ran out: its process died), and leases it to the caller until now+ImportLease; nil when there is
 // none. However many workers of however many processes claim at once, an
 // import is claimed by one of them: on PostgreSQL FOR UPDATE SKIP LOCKED
 // lets them pass over each other's rows, and the lease condition,
 // repeated in the UPDATE, is checked again on a row another worker
 // claimed meanwhile; SQLite's single writer runs the claims one at a
 // time. imp.Processed says where the last batch written ended.
-func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.ContactImport, []byte, error) {
+func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.ContactImport, error) {
 	skipLocked := ""
 	if db.pg {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	var imp *switchboard.ContactImport
-	var content []byte
 	err := db.tx(ctx, func(tx *Tx) error {
-		imp, content = nil, nil
+		imp = nil
 		// Two statements rather than UPDATE … WHERE id IN (SELECT … LIMIT 1
 		// FOR UPDATE SKIP LOCKED): PostgreSQL ran that subquery so that one
 		// claim took every waiting import.
@@ -215,8 +271,8 @@ func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.Cont
 		}
 		imp, err = scanImport(tx.QueryRowContext(ctx, `UPDATE contact_imports SET status = 'running', claimed_until = ?
 			WHERE id = ? AND status IN ('queued', 'running') AND (claimed_until IS NULL OR claimed_until <= ?)
-			RETURNING `+importColumns+`, content`,
-			millis(now.Add(ImportLease)), id, millis(now)), &content)
+			RETURNING `+importColumns,
+			millis(now.Add(ImportLease)), id, millis(now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			imp = nil // claimed by another worker between the two
 			return nil
@@ -224,9 +280,9 @@ func (db *DB) ClaimImport(ctx context.Context, now time.Time) (*switchboard.Cont
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: claim an import: %w", err)
+		return nil, fmt.Errorf("store: claim an import: %w", err)
 	}
-	return imp, content, nil
+	return imp, nil
 }
 
 // WriteImportBatch writes a batch of an import in one transaction: its
@@ -381,7 +437,7 @@ func (db *DB) FinishImport(ctx context.Context, imp *switchboard.ContactImport) 
 	now := db.Now()
 	return db.tx(ctx, func(tx *Tx) error {
 		var by sql.NullInt64
-		err := tx.QueryRowContext(ctx, `UPDATE contact_imports SET status = 'done', finished_at = ?, content = NULL, claimed_until = NULL
+		err := tx.QueryRowContext(ctx, `UPDATE contact_imports SET status = 'done', finished_at = ?, claimed_until = NULL
 			WHERE id = ? AND org_id = ? AND status = 'running' AND claimed_until = ?
 			RETURNING added, updated, skipped, created_by`,
 			millis(now), imp.ID, imp.OrgID, millis(imp.Claim)).Scan(&imp.Added, &imp.Updated, &imp.Skipped, &by)
@@ -391,6 +447,9 @@ func (db *DB) FinishImport(ctx context.Context, imp *switchboard.ContactImport) 
 			return fmt.Errorf("store: finish import %d: %w", imp.ID, err)
 		}
 		imp.Status, imp.Finished = switchboard.ImportDone, fromNullMillis(sql.NullInt64{Int64: millis(now), Valid: true})
+		if err := dropImportFile(ctx, tx, imp.ID); err != nil {
+			return err
+		}
 		actor := switchboard.Actor{}
 		if by.Valid {
 			var first, last string
@@ -403,6 +462,15 @@ func (db *DB) FinishImport(ctx context.Context, imp *switchboard.ContactImport) 
 		}
 		return db.audit(ctx, tx, imp.OrgID, actor, AuditContactsImported, imp.Filename, ImportSummary(imp))
 	})
+}
+
+// dropImportFile deletes the file of an import that ended: it is not
+// kept once imported.
+func dropImportFile(ctx context.Context, tx *Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_import_chunks WHERE import_id = ?`, id); err != nil {
+		return fmt.Errorf("store: drop the file of import %d: %w", id, err)
+	}
+	return nil
 }
 
 // ImportSummary is what an import did, in the audit log's words: "3
@@ -418,7 +486,7 @@ func ImportSummary(imp *switchboard.ContactImport) string {
 func (db *DB) FailImport(ctx context.Context, imp *switchboard.ContactImport, reason string) error {
 	now := db.Now()
 	return db.tx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE contact_imports SET status = 'failed', error = ?, finished_at = ?, content = NULL, claimed_until = NULL
+		res, err := tx.ExecContext(ctx, `UPDATE contact_imports SET status = 'failed', error = ?, finished_at = ?, claimed_until = NULL
 			WHERE id = ? AND org_id = ? AND status = 'running' AND claimed_until = ?`,
 			reason, millis(now), imp.ID, imp.OrgID, millis(imp.Claim))
 		if err != nil {
@@ -428,7 +496,7 @@ func (db *DB) FailImport(ctx context.Context, imp *switchboard.ContactImport, re
 			return ErrImportClaimLost
 		}
 		imp.Status, imp.Error = switchboard.ImportFailed, reason
-		return nil
+		return dropImportFile(ctx, tx, imp.ID)
 	})
 }
 
