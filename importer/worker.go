@@ -33,7 +33,12 @@ type Store interface {
 	FinishImport(ctx context.Context, imp *switchboard.ContactImport) error
 	// FailImport marks the import failed with a reason for people.
 	FailImport(ctx context.Context, imp *switchboard.ContactImport, reason string) error
+	// ReleaseImport gives back the claim of an import stopped half-way.
+	ReleaseImport(ctx context.Context, imp *switchboard.ContactImport) error
 }
+
+// releaseTimeout bounds giving back a claim while the process stops.
+const releaseTimeout = 5 * time.Second
 
 // DefaultBatchSize is how many rows of the file one transaction writes
 // when Worker.BatchSize is zero: large enough that 100,000 rows take 50
@@ -86,7 +91,7 @@ func (w *Worker) Notify() {
 // Run runs imports until ctx is done: every import waiting, one after the
 // other, then it sleeps until Notify is called or IdleCheck passed. When
 // ctx ends, the import under way stops after its current batch is written
-// or abandoned; its lease runs out and the next start resumes it.
+// or abandoned, and its claim is given back: the next start resumes it.
 func (w *Worker) Run(ctx context.Context) {
 	idle := w.IdleCheck
 	if idle <= 0 {
@@ -120,6 +125,13 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if err := w.run(ctx, imp); err != nil {
+		if ctx.Err() != nil {
+			// Stopping: what was written stays, and the next start (of this
+			// process or another) resumes from there at once.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+			defer cancel()
+			return true, errors.Join(ctx.Err(), w.store.ReleaseImport(rctx, imp))
+		}
 		return true, fmt.Errorf("import %d: %w", imp.ID, err)
 	}
 	return true, nil

@@ -219,3 +219,34 @@ func TestQueueImportChecksTheGroup(t *testing.T) {
 		t.Fatalf("queued from another organisation: %v", err)
 	}
 }
+
+// stopping is the store of a process told to stop after its first batch.
+type stopping struct {
+	*store.DB
+	stop context.CancelFunc
+}
+
+func (s *stopping) WriteImportBatch(ctx context.Context, b *switchboard.ImportBatch) error {
+	defer s.stop()
+	return s.DB.WriteImportBatch(ctx, b)
+}
+
+// TestImportStopsAndResumesAtOnce: a worker stopped half-way (SIGTERM)
+// gives its claim back, so the next start resumes the import at once,
+// without waiting for the lease, and counts each row once.
+func TestImportStopsAndResumesAtOnce(t *testing.T) {
+	p := newPanel(t)
+	g := generate(3_000)
+	imp := p.queue(t, g.csv, nil, 0)
+	stopCtx, stop := context.WithCancel(ctx)
+	w := importer.NewWorker(&stopping{DB: p.db, stop: stop}, nil)
+	w.BatchSize = 1000
+	if _, err := w.RunOnce(stopCtx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stopped worker: %v", err)
+	}
+	if mid := p.find(t, imp.ID); mid.Processed != 1000 || !mid.Claim.IsZero() {
+		t.Fatalf("stopped at %d rows, claim %v", mid.Processed, mid.Claim)
+	}
+	p.run(t) // at once: no lease to wait for
+	wantCounts(t, p.find(t, imp.ID), switchboard.ImportDone, g.added+g.updated, 0, g.skipped)
+}

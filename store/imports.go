@@ -500,6 +500,20 @@ func (db *DB) FailImport(ctx context.Context, imp *switchboard.ContactImport, re
 	})
 }
 
+// ReleaseImport gives back the claim of an import its worker stopped
+// running (the process is shutting down), so that the next start resumes
+// it at once rather than after the lease. A claim lost already is left
+// alone.
+func (db *DB) ReleaseImport(ctx context.Context, imp *switchboard.ContactImport) error {
+	return db.tx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_imports SET claimed_until = NULL WHERE id = ? AND status = 'running' AND claimed_until = ?`,
+			imp.ID, millis(imp.Claim)); err != nil {
+			return fmt.Errorf("store: release import %d: %w", imp.ID, err)
+		}
+		return nil
+	})
+}
+
 // ImportProblems returns the first limit lines the organisation's import
 // skipped, by line.
 func (db *DB) ImportProblems(ctx context.Context, orgID, id int64, limit int) ([]switchboard.ImportProblem, error) {
