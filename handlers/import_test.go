@@ -265,3 +265,15 @@ func countRows(t *testing.T, a *app, q string) int {
 	}
 	return n
 }
+
+// TestImportUploadNeedsCSRF: the upload, read before the CSRF check
+// (limitBody), is still refused without its token, and keeps nothing.
+func TestImportUploadNeedsCSRF(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	res := owner.postFile(path(owner.org, "contacts/import"), "a.csv", []byte("Phone\n+37255500001\n"), url.Values{"_csrf": {"not the token"}})
+	wantStatus(t, res, http.StatusForbidden)
+	if n := countRows(t, a, `SELECT COUNT(*) FROM contact_imports`); n != 0 {
+		t.Fatalf("%d imports kept", n)
+	}
+}
