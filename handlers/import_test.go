@@ -210,8 +210,13 @@ func TestImportTooLarge(t *testing.T) {
 	// Elsewhere the panel's limit holds: 1 MB.
 	res = owner.post(path(owner.org, "sender-names"), url.Values{"use_case": {strings.Repeat("a", 2<<20)}})
 	wantStatus(t, res, http.StatusRequestEntityTooLarge)
-	// And the upload of a file under the limit still works.
-	upload(t, owner, "ok.csv", "Phone\n+37255500001\n")
+	// A file over the panel's 1 MB but under 50 MB is taken, kept whole.
+	five := "Phone,Name\n" + strings.Repeat("+37255500001,Mari\n", (5<<20)/18)
+	at := upload(t, owner, "five.csv", five)
+	wantContains(t, owner.get(at), "291,271 rows")
+	if n := countRows(t, a, `SELECT SUM(LENGTH(data)) FROM contact_import_chunks`); n != len(five) {
+		t.Fatalf("%d bytes kept of %d", n, len(five))
+	}
 }
 
 // TestImportTenantIsolation: another organisation's import is 404 at
