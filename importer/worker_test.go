@@ -250,3 +250,18 @@ func TestImportStopsAndResumesAtOnce(t *testing.T) {
 	p.run(t) // at once: no lease to wait for
 	wantCounts(t, p.find(t, imp.ID), switchboard.ImportDone, g.added+g.updated, 0, g.skipped)
 }
+
+// TestImportCountsUnderAStoppedClock: added and updated are told apart by
+// the database, not by the clock: a second import of the same numbers in
+// the same millisecond updates them.
+func TestImportCountsUnderAStoppedClock(t *testing.T) {
+	p := newPanel(t)
+	at := time.Now()
+	p.db.Now = func() time.Time { return at }
+	first := p.queue(t, "Phone,Name\n+37255500001,Mari\n+37255500002,Jaan\n", nil, 0)
+	p.run(t)
+	wantCounts(t, p.find(t, first.ID), switchboard.ImportDone, 2, 0, 0)
+	second := p.queue(t, "Phone,Name\n+37255500002,Jaan\n+37255500003,Juku\n", nil, 0)
+	p.run(t)
+	wantCounts(t, p.find(t, second.ID), switchboard.ImportDone, 1, 1, 0)
+}
