@@ -182,6 +182,10 @@ type ContactImport struct {
 	CreatedBy int64
 	CreatedAt time.Time
 	Finished  *time.Time
+	// Claim is the lease of the worker running it (claimed_until), which
+	// each of its writes checks: a worker whose lease ran out and was
+	// taken over writes nothing more.
+	Claim time.Time
 }
 
 // ImportProblem is one line of a file that was skipped, and why.

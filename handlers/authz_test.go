@@ -34,6 +34,7 @@ type orgFixture struct {
 	link, linkGroup               int64  // a subscription link and its group
 	// A campaign scheduled for tomorrow to campaignGroup (issue 10).
 	campaign, campaignGroup int64
+	imp                     int64 // a contact import waiting for its columns
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -134,6 +135,11 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.campaign = cp.ID
+	imp := &switchboard.ContactImport{OrgID: f.org, Filename: "contacts.csv", Rows: 1, CreatedBy: owner.ID}
+	if err := w.a.db.CreateImport(ctx, imp, strings.NewReader("Phone,First name\n+37255500001,Mari\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.imp = imp.ID
 	return f
 }
 
@@ -151,6 +157,8 @@ type routeCase struct {
 	form func(f orgFixture) url.Values
 	// ownerRefused marks the one route the owner may not use: leaving.
 	ownerRefused bool
+	// upload sends the form as multipart with this file (name → content).
+	upload map[string]string
 }
 
 var routeCases = map[string]routeCase{
@@ -225,10 +233,21 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/campaigns/:campaign/edit":   {perm: switchboard.PermCampaigns, form: campaignFormValues},
 	"GET /orgs/:org/campaigns/:campaign/cancel":  {perm: switchboard.PermCampaigns},
 	"POST /orgs/:org/campaigns/:campaign/cancel": {perm: switchboard.PermCampaigns},
+
+	// The contact import: the fixture holds an import waiting for its
+	// columns (:import).
+	"GET /orgs/:org/contacts/import":         {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/import":        {perm: switchboard.PermContacts, upload: map[string]string{"contacts.csv": "Phone\n+37255500001\n"}},
+	"GET /orgs/:org/contacts/import/:import": {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/import/:import": {perm: switchboard.PermContacts, form: func(orgFixture) url.Values {
+		return url.Values{"column_0": {"phone"}, "column_1": {"first_name"}, "country": {"EE"}}
+	}},
+	"GET /orgs/:org/contacts/import/:import/progress":     {perm: switchboard.PermContacts},
+	"GET /orgs/:org/contacts/import/:import/problems.csv": {perm: switchboard.PermContacts},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every
@@ -280,6 +299,10 @@ func TestAuthorizationTable(t *testing.T) {
 				var res *response
 				if method == http.MethodGet {
 					res = c.get(u)
+				} else if rc.upload != nil {
+					for name, content := range rc.upload {
+						res = c.postFile(u, name, []byte(content), nil)
+					}
 				} else {
 					form := url.Values{}
 					if rc.form != nil {

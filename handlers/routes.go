@@ -118,6 +118,14 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/campaigns/:campaign/edit", switchboard.PermCampaigns, s.handleCampaignEdit)
 	s.orgRoute(org, http.MethodGet, "/campaigns/:campaign/cancel", switchboard.PermCampaigns, s.handleCampaignCancelConfirm)
 	s.orgRoute(org, http.MethodPost, "/campaigns/:campaign/cancel", switchboard.PermCampaigns, s.handleCampaignCancel)
+	// The contact import (handlers/import.go); its upload is the one route
+	// that takes a body over 1 MB (limitBody).
+	s.orgRoute(org, http.MethodGet, "/contacts/import", switchboard.PermContacts, s.handleImportForm)
+	s.orgRoute(org, http.MethodPost, "/contacts/import", switchboard.PermContacts, s.handleImportUpload)
+	s.orgRoute(org, http.MethodGet, "/contacts/import/:import", switchboard.PermContacts, s.handleImport)
+	s.orgRoute(org, http.MethodPost, "/contacts/import/:import", switchboard.PermContacts, s.handleImportStart)
+	s.orgRoute(org, http.MethodGet, "/contacts/import/:import/progress", switchboard.PermContacts, s.handleImportProgress)
+	s.orgRoute(org, http.MethodGet, "/contacts/import/:import/problems.csv", switchboard.PermContacts, s.handleImportProblems)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -56,6 +56,8 @@ type Config struct {
 	// Campaigns is woken when a campaign is scheduled or changed (the
 	// scheduler, package scheduler); may be nil.
 	Campaigns Notifier
+	// Imports is woken when a contact import is queued; may be nil.
+	Imports Notifier
 	// HashConcurrency is how many password hashes may run at once; by
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.

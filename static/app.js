@@ -161,3 +161,56 @@
     refresh();
   }
 })();
+
+// Contact import progress: while an import waits or runs, its page
+// ([data-import-progress], the address of its progress as JSON) asks for
+// the numbers every second and writes them in; once the import is done
+// the page is loaded again for its summary. Without JavaScript (or when
+// the poll fails) the page's Refresh link does the same.
+(function () {
+  "use strict";
+
+  var panel = document.querySelector("[data-import-progress]");
+  if (!panel || typeof fetch !== "function") {
+    return;
+  }
+  var url = panel.getAttribute("data-import-progress");
+
+  function grouped(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  function show(name, text) {
+    var el = panel.querySelector('[data-import="' + name + '"]');
+    if (el && el.textContent !== text) {
+      el.textContent = text;
+    }
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (res) {
+        if (!res.ok) {
+          throw new Error("no progress");
+        }
+        return res.json();
+      })
+      .then(function (p) {
+        show("status", p.label);
+        ["rows", "processed", "added", "updated", "skipped"].forEach(function (name) {
+          show(name, grouped(p[name]));
+        });
+        if (p.done) {
+          window.location.reload();
+          return;
+        }
+        setTimeout(poll, 1000);
+      })
+      .catch(function () {
+        // The Refresh link still works; try again a little later.
+        setTimeout(poll, 5000);
+      });
+  }
+
+  setTimeout(poll, 1000);
+})();

@@ -350,7 +350,7 @@ func BenchmarkCopyTo100k(b *testing.B) {
 // store functions as they land.
 func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	tb.Helper()
-	now := t0.UnixMilli()
+	fillImport(tb, db, orgID, profileID, groupID)
 	// Campaigns: one started (its batch, counts and messages), one waiting.
 	actor := switchboard.Actor{ProfileID: profileID, Name: "Olivia Owner"}
 	for _, at := range []time.Time{t0, t0.Add(time.Hour)} {
@@ -358,16 +358,6 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	}
 	if started := startDue(tb, db, t0); len(started) != 1 || started[0].Status != switchboard.CampaignSending {
 		tb.Fatalf("campaign not started: %+v", started)
-	}
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`INSERT INTO contact_imports (id, org_id, filename, content, status, mapping, group_id, country, created_by, created_at) VALUES (1, ?, 'contacts.csv', ?, 'done', 'phone,first_name', ?, 'EE', ?, ?)`,
-			[]any{orgID, []byte("Phone,First name\n+37255500004,Jaan\nbad,Bad\n"), groupID, profileID, now}},
-		{`INSERT INTO contact_import_problems (import_id, line, reason) VALUES (1, 3, 'bad is not a phone number.')`, nil},
-	} {
-		must(tb, db.ExecForTest(ctx, q.sql, q.args...))
 	}
 	// A subscription link someone joined through, switched off (a BOOLEAN
 	// false on PostgreSQL); a product request declined with a reason.
@@ -381,4 +371,24 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	must(tb, db.RequestProduct(ctx, actor, product))
 	_, err = db.DecideProductRequest(ctx, product.ID, false, "Not in your country yet.")
 	must(tb, err)
+}
+
+// fillImport runs a contact import through the store to its end (a
+// finished import with one contact and one skipped line) and uploads
+// another.
+func fillImport(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
+	tb.Helper()
+	imp := &switchboard.ContactImport{OrgID: orgID, Filename: "contacts.csv", Country: "EE", Rows: 2, CreatedBy: profileID}
+	must(tb, db.CreateImport(ctx, imp, strings.NewReader("Phone,First name\n+37255500004,Jaan\nbad,Bad\n")))
+	imp.Mapping, imp.GroupID = []switchboard.Column{switchboard.ColumnPhone, switchboard.ColumnFirstName}, groupID
+	must(tb, db.QueueImport(ctx, imp))
+	claimed, err := db.ClaimImport(ctx, db.Now())
+	must(tb, err)
+	must(tb, db.WriteImportBatch(ctx, &switchboard.ImportBatch{Import: claimed, Processed: 2,
+		Contacts: []switchboard.Contact{{OrgID: orgID, Phone: "+37255500004", FirstName: "Jaan"}},
+		Problems: []switchboard.ImportProblem{{Line: 3, Reason: "bad is not a phone number."}}}))
+	must(tb, db.FinishImport(ctx, claimed))
+	// And one waiting for its columns, its file still kept.
+	waiting := &switchboard.ContactImport{OrgID: orgID, Filename: "more.csv", Rows: 1, CreatedBy: profileID}
+	must(tb, db.CreateImport(ctx, waiting, strings.NewReader("Phone\n+37255500005\n")))
 }

@@ -21,6 +21,7 @@ import (
 	"switchboard"
 	"switchboard/gateway"
 	"switchboard/handlers"
+	"switchboard/importer"
 	"switchboard/mail"
 	"switchboard/scheduler"
 	"switchboard/store"
@@ -133,6 +134,9 @@ type Main struct {
 	// Campaigns is the scheduler: it starts the campaigns that are due.
 	Campaigns *scheduler.Worker
 	scheduled chan struct{} // closed when Campaigns has stopped
+	// Imports runs the contact imports in the background.
+	Imports  *importer.Worker
+	imported chan struct{} // closed when Imports has stopped
 }
 
 // NewMain returns a Main with the defaults.
@@ -338,6 +342,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Deliveries = gateway.NewWorker(db, gw, m.logger)
 	m.Campaigns = scheduler.NewWorker(db, m.Config.Prices, m.Config.Currency, m.Deliveries, m.logger)
+	m.Imports = importer.NewWorker(db, m.logger)
 
 	m.Server = handlers.New(db, handlers.Config{
 		BaseURL:        m.Config.BaseURL,
@@ -352,6 +357,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		GatewaySecret:  m.Config.GatewaySecret,
 		Deliveries:     m.Deliveries,
 		Campaigns:      m.Campaigns,
+		Imports:        m.Imports,
 	})
 
 	m.listener = ln
@@ -374,6 +380,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(m.scheduled)
 		m.Campaigns.Run(bg)
+	}()
+	m.imported = make(chan struct{})
+	go func() {
+		defer close(m.imported)
+		m.Imports.Run(bg)
 	}()
 	m.Server.StartBackground(bg)
 
@@ -492,6 +503,11 @@ func (m *Main) Close() error {
 		// outcomes already known are recorded, before the database
 		// closes.
 		<-m.delivered
+	}
+	if m.imported != nil {
+		// The import under way stops after its current batch; the next
+		// start resumes it from there.
+		<-m.imported
 	}
 	if m.done != nil {
 		<-m.done
