@@ -282,3 +282,47 @@ func TestImportUploadNeedsCSRF(t *testing.T) {
 		t.Fatalf("%d imports kept", n)
 	}
 }
+
+// countingReader counts the bytes the client's transport took from it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestImportUploadNeedsALogin: a visitor without a session is sent to log
+// in before the server reads the upload: nobody can make it store 50 MB
+// without an account. Without the check the whole 40 MB was read (and
+// spooled to a temporary file) before the redirect.
+func TestImportUploadNeedsALogin(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	const size = 40 << 20
+	head := "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"
+	body := &countingReader{r: io.MultiReader(strings.NewReader(head), io.LimitReader(neverEnding('1'), size))}
+	req, _ := http.NewRequest(http.MethodPost, a.ts.URL+path(owner.org, "contacts/import"), body)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	req.ContentLength = int64(len(head)) + size
+	res := a.client().do(req)
+	if body.n > size/2 {
+		t.Fatalf("the server read %d of %d bytes of an upload without a session", body.n, size)
+	}
+	if res.status != http.StatusSeeOther && res.status != http.StatusUnauthorized && res.status != http.StatusForbidden {
+		t.Fatalf("status %d for an upload without a session", res.status)
+	}
+}
+
+// neverEnding is an endless reader of one byte.
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}

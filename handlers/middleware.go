@@ -282,9 +282,8 @@ const importReadTime = 10 * time.Minute
 // limitImport is limitBody for the one route that takes a large body, the
 // contact import's upload (handlers/import.go): up to importBody, refused
 // with a page saying so when over it, whether its length is announced or
-// not. A multipart upload is read here, before the CSRF check would read
-// it with 32 MB in memory: importMemory of it in memory, the rest in a
-// temporary file that net/http removes when the request ends.
+// not. Nothing of it is read here: readImportUpload reads it once the
+// session shows someone logged in.
 func limitImport(c echo.Context, next echo.HandlerFunc) error {
 	r := c.Request()
 	if r.ContentLength > importBody {
@@ -294,15 +293,34 @@ func limitImport(c echo.Context, next echo.HandlerFunc) error {
 	// server's own deadline stays then.
 	_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Now().Add(importReadTime))
 	r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, importBody)
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); mt == echo.MIMEMultipartForm {
-		if err := r.ParseMultipartForm(importMemory); err != nil {
-			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				return errImportTooLarge
-			}
-			return echo.ErrBadRequest
-		}
-	}
 	return next(c)
+}
+
+// readImportUpload reads the import's multipart upload after the session
+// loaded and before the CSRF check would read it with 32 MB in memory:
+// importMemory of it in memory, the rest in a temporary file that net/http
+// removes when the request ends. A visitor whose session holds no profile
+// is sent to log in before a byte of the file is read, so that nobody can
+// make the server store 50 MB without an account.
+func (s *Server) readImportUpload(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodPost || c.Path() != importRoute {
+			return next(c)
+		}
+		if s.sessions.GetInt64(r.Context(), sessionProfile) == 0 {
+			return &switchboard.Error{Code: switchboard.EUNAUTHORIZED, Message: "Please log in to continue."}
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); mt == echo.MIMEMultipartForm {
+			if err := r.ParseMultipartForm(importMemory); err != nil {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+					return errImportTooLarge
+				}
+				return echo.ErrBadRequest
+			}
+		}
+		return next(c)
+	}
 }
 
 func randomID() string {

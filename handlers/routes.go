@@ -19,7 +19,7 @@ func (s *Server) routes() {
 	// an oversized body) before writing the status that was sent.
 	e.Use(s.logRequests, middleware.Recover(), s.securityHeaders)
 	e.Use(limitBody)
-	e.Use(s.sessionMiddleware, s.csrf(), s.loadProfile)
+	e.Use(s.sessionMiddleware, s.readImportUpload, s.csrf(), s.loadProfile)
 
 	// Public.
 	e.GET("/healthz", s.handleHealth)
