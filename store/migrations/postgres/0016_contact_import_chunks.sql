@@ -1,5 +1,5 @@
 -- The file of a contact import, in pieces of up to 1 MB (store.ImportChunk)
--- rather than 0014's contact_imports.content, which is no longer written:
+-- rather than a column of contact_imports:
 -- an upload is written and an import read a piece at a time, never a
 -- 50 MB value at once, and the import's progress, written with every
 -- batch, is a small row (SQLite rewrites a whole row, its file included,

@@ -35,14 +35,14 @@ CREATE TABLE group_contacts (
 );
 CREATE INDEX group_contacts_by_contact ON group_contacts (contact_id, group_id);
 
--- An uploaded file and what importing it did. The file stays in the
+-- An uploaded file and what importing it did. The file (0016's chunks)
+-- stays in the
 -- database until the import finishes, so that any process may run it and a
 -- restart resumes it (claimed like the outbox).
 CREATE TABLE contact_imports (
     id            INTEGER PRIMARY KEY,
     org_id        INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
     filename      TEXT    NOT NULL,
-    content       BLOB,   -- NULL once finished
     status        TEXT    NOT NULL DEFAULT 'mapping' CHECK (status IN ('mapping', 'queued', 'running', 'done', 'failed')),
     mapping       TEXT    NOT NULL DEFAULT '', -- the columns, comma-separated (switchboard.Column)
     group_id      INTEGER REFERENCES contact_groups (id) ON DELETE SET NULL,
