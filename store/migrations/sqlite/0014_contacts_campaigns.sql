@@ -36,9 +36,8 @@ CREATE TABLE group_contacts (
 CREATE INDEX group_contacts_by_contact ON group_contacts (contact_id, group_id);
 
 -- An uploaded file and what importing it did. The file (0016's chunks)
--- stays in the
--- database until the import finishes, so that any process may run it and a
--- restart resumes it (claimed like the outbox).
+-- stays in the database until the import finishes, so that any process may
+-- run it and a restart resumes it (claimed like the outbox).
 CREATE TABLE contact_imports (
     id            INTEGER PRIMARY KEY,
     org_id        INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
