@@ -79,7 +79,7 @@ func TestImport100k(t *testing.T) {
 		t.Fatalf("company %q", company)
 	}
 	// The file is not kept; the audit line says what happened.
-	if c := p.count(t, `SELECT COUNT(*) FROM contact_imports WHERE id = ? AND content IS NULL`, imp.ID); c != 1 {
+	if c := p.count(t, `SELECT COUNT(*) FROM contact_import_chunks WHERE import_id = ?`, imp.ID); c != 0 {
 		t.Fatal("the file was kept after the import")
 	}
 	var detail string
