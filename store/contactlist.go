@@ -53,7 +53,7 @@ var contactWalk = 10000
 
 // contactGatherMax is how many entries the gather may sort before the
 // walk is tried first.
-const contactGatherMax = 5000
+var contactGatherMax = 5000
 
 // ContactPageMax is the largest page ListContacts returns.
 const ContactPageMax = 100

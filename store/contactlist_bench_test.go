@@ -45,11 +45,11 @@ func BenchmarkListContacts(b *testing.B) {
 		f    store.ContactFilter
 	}{
 		{"all", store.ContactFilter{}},
-		{"name-common", store.ContactFilter{Name: "Ka"}},            // one in ten: a first or last name starting "ka"
-		{"name-first", store.ContactFilter{Name: "kari"}},           // one in 200
-		{"name-full", store.ContactFilter{Name: "kari ri"}},         // one in 8,000
-		{"name-last", store.ContactFilter{Name: "tamalo"}},          // one in 8,000, spread over the list
-		{"name-none", store.ContactFilter{Name: "qx"}},              // nobody
+		{"name-common", store.ContactFilter{Name: "Ka"}},    // one in ten: a first or last name starting "ka"
+		{"name-first", store.ContactFilter{Name: "kari"}},   // one in 200
+		{"name-full", store.ContactFilter{Name: "kari ri"}}, // one in 8,000
+		{"name-last", store.ContactFilter{Name: "tamalo"}},  // one in 8,000, spread over the list
+		{"name-none", store.ContactFilter{Name: "qx"}},      // nobody
 		{"number-common", store.ContactFilter{Phones: []string{"+3725"}}},
 		{"number-10000", store.ContactFilter{Phones: []string{"+37251012"}}},
 		{"number-1000", store.ContactFilter{Phones: []string{"+372510123"}}},
