@@ -30,6 +30,7 @@ type orgFixture struct {
 	org, target, invitation, role int64
 	name                          string
 	invoice                       string // the number of an invoice of the organisation
+	contact, group                int64  // a contact of the organisation, in a group of it
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -119,6 +120,15 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.invoice = invoice.Number
+	group := &switchboard.Group{OrgID: f.org, Name: "Customers"}
+	if err := w.a.db.CreateGroup(ctx, actor, group); err != nil {
+		t.Fatal(err)
+	}
+	contact := &switchboard.Contact{OrgID: f.org, Phone: "+37255500070", FirstName: "Mari"}
+	if err := w.a.db.CreateContact(ctx, actor, contact, []int64{group.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.group, f.contact = group.ID, contact.ID
 	return f
 }
 
@@ -180,13 +190,33 @@ var routeCases = map[string]routeCase{
 	"GET /orgs/:org/history":       {perm: switchboard.PermHistory},
 	"GET /orgs/:org/history.csv":   {perm: switchboard.PermHistory},
 	"GET /orgs/:org/sender-names":  {perm: switchboard.PermSenderNames},
+
+	// Contacts and groups: the fixture holds a contact (:contact) in a
+	// group (:group).
+	"GET /orgs/:org/contacts":     {perm: switchboard.PermContacts},
+	"GET /orgs/:org/contacts.csv": {perm: switchboard.PermContacts},
+	"GET /orgs/:org/contacts/new": {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/new": {perm: switchboard.PermContacts, form: func(f orgFixture) url.Values {
+		return url.Values{"phone": {"+37255500071"}, "first_name": {"Jaan"}, "groups": {itoa(f.group)}}
+	}},
+	"GET /orgs/:org/contacts/:contact": {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/:contact": {perm: switchboard.PermContacts, form: func(f orgFixture) url.Values {
+		return url.Values{"phone": {"+37255500070"}, "first_name": {"Mari"}, "last_name": {"Tamm"}, "opted_out": {"on"}}
+	}},
+	"GET /orgs/:org/contacts/:contact/delete":  {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/:contact/delete": {perm: switchboard.PermContacts},
+	"GET /orgs/:org/groups":                    {perm: switchboard.PermContacts},
+	"POST /orgs/:org/groups":                   {perm: switchboard.PermContacts, form: func(orgFixture) url.Values { return url.Values{"name": {"Newsletter"}} }},
+	"POST /orgs/:org/groups/:group":            {perm: switchboard.PermContacts, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
+	"GET /orgs/:org/groups/:group/delete":      {perm: switchboard.PermContacts},
+	"POST /orgs/:org/groups/:group/delete":     {perm: switchboard.PermContacts},
 	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
 		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
 	}},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":contact", itoa(f.contact), ":group", itoa(f.group), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every
