@@ -389,22 +389,22 @@ func TestContactsTenantIsolation(t *testing.T) {
 			method, path string
 			form         url.Values
 		}{
-			{"GET", path(owner.org, "contacts/" + itoa(theirContact)), nil},
-			{"POST", path(owner.org, "contacts/" + itoa(theirContact)), url.Values{"phone": {"+37255500002"}, "first_name": {"Mine now"}}},
-			{"GET", path(owner.org, "contacts/" + itoa(theirContact) + "/delete"), nil},
-			{"POST", path(owner.org, "contacts/" + itoa(theirContact) + "/delete"), nil},
-			{"GET", path(owner.org, "contacts?group=" + itoa(theirGroup)), nil},
-			{"GET", path(owner.org, "groups/" + itoa(theirGroup) + "/delete"), nil},
-			{"POST", path(owner.org, "groups/" + itoa(theirGroup)), url.Values{"name": {"Stolen"}}},
-			{"POST", path(owner.org, "groups/" + itoa(theirGroup) + "/delete"), nil},
+			{"GET", path(owner.org, "contacts/"+itoa(theirContact)), nil},
+			{"POST", path(owner.org, "contacts/"+itoa(theirContact)), url.Values{"phone": {"+37255500002"}, "first_name": {"Mine now"}}},
+			{"GET", path(owner.org, "contacts/"+itoa(theirContact)+"/delete"), nil},
+			{"POST", path(owner.org, "contacts/"+itoa(theirContact)+"/delete"), nil},
+			{"GET", path(owner.org, "contacts?group="+itoa(theirGroup)), nil},
+			{"GET", path(owner.org, "groups/"+itoa(theirGroup)+"/delete"), nil},
+			{"POST", path(owner.org, "groups/"+itoa(theirGroup)), url.Values{"name": {"Stolen"}}},
+			{"POST", path(owner.org, "groups/"+itoa(theirGroup)+"/delete"), nil},
 			{"POST", path(owner.org, "contacts/new"), url.Values{"phone": {"+37255500009"}, "groups": {itoa(mine), itoa(theirGroup)}}},
-			{"POST", path(owner.org, "contacts/" + itoa(contact)), url.Values{"phone": {"+37255500001"}, "groups": {itoa(theirGroup)}, "opted_out": {"on"}}},
+			{"POST", path(owner.org, "contacts/"+itoa(contact)), url.Values{"phone": {"+37255500001"}, "groups": {itoa(theirGroup)}, "opted_out": {"on"}}},
 			{"POST", path(owner.org, "contacts/new"), url.Values{"phone": {"+37255500009"}, "groups": {"not-an-id"}}},
-			{"GET", path(owner.org, "messages/new?group=" + itoa(theirGroup)), nil},
+			{"GET", path(owner.org, "messages/new?group="+itoa(theirGroup)), nil},
 			{"POST", path(owner.org, "messages/new"), url.Values{"from": {"Switchboard"}, "groups": {itoa(theirGroup)}, "message": {"Hi"}, "action": {"send"}}},
 			{"POST", path(owner.org, "messages/preview"), url.Values{"from": {"Switchboard"}, "groups": {itoa(mine), itoa(theirGroup)}, "message": {"Hi"}}},
 			// The other organisation's URL with this organisation's ids.
-			{"GET", path(other.org, "contacts/" + itoa(contact)), nil},
+			{"GET", path(other.org, "contacts/"+itoa(contact)), nil},
 		} {
 			var res *response
 			if tc.method == "GET" {
