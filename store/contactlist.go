@@ -29,18 +29,25 @@ import (
 // filter at hand, so that neither a common nor a rare filter reads much
 // more than a page:
 //
-//   - the walk reads the list in its order from the cursor, contactWalk
-//     entries at most, testing each: cheap when matches are common ("ka"
-//     matches one contact in ten, and a page is found in 500 entries);
 //   - the gather reads the matches only, from the index ranges that hold
-//     them (the name's start in contacts_by_name, the last name's in
-//     contacts_by_last_name, a number's in contacts_by_phone, a group's
-//     rows in group_contacts), and keeps the first of them in list order:
-//     cheap when matches are rare, which they are when the walk found
-//     fewer than a page in contactWalk entries.
+//     them (the name's start in contacts_by_name, read in list order; the
+//     last name's in contacts_by_last_name; a number's in
+//     contacts_by_phone; a group's rows in group_contacts), and keeps the
+//     first of them in list order: cheap when matches are rare;
+//   - the walk reads the list in its order from the cursor, contactWalk
+//     entries of contacts_by_name at most, testing each: cheap when
+//     matches are common ("ka" starts one name in ten, and a page is
+//     found in 500 entries).
 //
-// A match as dense as limit/contactWalk costs about contactWalk entries
-// either way; anything else less (BenchmarkListContacts).
+// A capped count of the ranges the gather would sort (contactGatherMax)
+// says which to try: rare filters gather at once; common ones walk, and
+// gather only if the walk found less than a page (matches common overall
+// but rare after this cursor). A filter whose matches are about as dense
+// as a page in contactWalk entries is the dearest, about contactWalk
+// entries either way (BenchmarkListContacts).
+//
+// Names compare as both engines' lower() folds them: ASCII letters only
+// ("mari" finds "Mari", "ülle" does not find "Ülle"; "Ülle" does).
 
 // sortKey is the list's sort key, written exactly as in the indexes of
 // migration 0015 so that both engines' planners use them: "mari tamm
@@ -215,10 +222,15 @@ func (db *DB) manyMatches(ctx context.Context, orgID int64, f ContactFilter) (bo
 func (db *DB) walkContacts(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]string, error) {
 	cond, condArgs := contactCond(f, "w.k", "w.l", "w.phone", "w.id")
 	args := append([]any{orgID, after, contactWalk}, condArgs...)
-	return db.readKeys(ctx, `SELECT w.k FROM (
+	// No ORDER BY outside: both engines read the subquery in its order
+	// and stop at the nth match, where sorting would test all its
+	// entries first (a group's, one lookup each: 41 ms a page).
+	keys, err := db.readKeys(ctx, `SELECT w.k FROM (
 		SELECT id, `+sortKey+` AS k, lower(last_name) AS l, phone FROM contacts`+db.indexedBy("contacts_by_name")+`
 		WHERE org_id = ? AND `+sortKey+` > ? ORDER BY `+sortKey+` LIMIT ?) w
-		WHERE `+cond+` ORDER BY w.k LIMIT ?`, append(args, n)...)
+		WHERE `+cond+` LIMIT ?`, append(args, n)...)
+	slices.Sort(keys)
+	return keys, err
 }
 
 // indexedBy names the index a query must walk, on SQLite: without
@@ -266,7 +278,10 @@ func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, 
 			}
 		}
 	default:
-		if err := read(`group_contacts g JOIN contacts c ON c.id = g.contact_id`, `g.group_id = ?`, f.GroupID); err != nil {
+		// CROSS JOIN makes SQLite read the group first (PostgreSQL
+		// chooses by its statistics): left to itself it walked the
+		// whole list in order, looking each contact up in the group.
+		if err := read(`group_contacts g CROSS JOIN contacts c`, `c.id = g.contact_id AND g.group_id = ?`, f.GroupID); err != nil {
 			return nil, err
 		}
 	}

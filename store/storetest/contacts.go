@@ -22,7 +22,7 @@ func SeedContacts(tb testing.TB, dsn string, orgID int64, n, offset int) {
 	raw := OpenRaw(tb, dsn)
 	source := `(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?) SELECT i FROM c) AS c`
 	if raw.pg {
-		source = `generate_series(1, ?) AS c(i)`
+		source = `generate_series(CAST(1 AS BIGINT), ?) AS c(i)`
 	}
 	syl := func(expr string) string {
 		return `substr('` + SeedSyllables + `', CAST(2 * (` + expr + `) + 1 AS INTEGER), 2)`
