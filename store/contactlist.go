@@ -91,9 +91,6 @@ func ContactKey(c *switchboard.Contact) string {
 	return asciiLower(c.FirstName + " " + c.LastName + " " + c.Phone)
 }
 
-// phoneOfKey is the number of a key: what follows its last space.
-func phoneOfKey(key string) string { return key[strings.LastIndexByte(key, ' ')+1:] }
-
 // asciiLower folds ASCII letters only, as lower() does on both engines.
 func asciiLower(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -153,9 +150,9 @@ func (db *DB) ListContacts(ctx context.Context, orgID int64, f ContactFilter, af
 	next := ""
 	if len(keys) > limit {
 		keys = keys[:limit]
-		next = keys[limit-1]
+		next = keys[limit-1].key
 	}
-	list, err := db.contactsByPhone(ctx, orgID, keys)
+	list, err := db.contactsByID(ctx, orgID, keys)
 	if err != nil {
 		return nil, "", err
 	}
@@ -164,9 +161,9 @@ func (db *DB) ListContacts(ctx context.Context, orgID int64, f ContactFilter, af
 
 // contactKeys returns the keys of the first n contacts under f after the
 // cursor, in list order.
-func (db *DB) contactKeys(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]string, error) {
+func (db *DB) contactKeys(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]listKey, error) {
 	if f.empty() {
-		return db.readKeys(ctx, `SELECT `+sortKey+` FROM contacts`+db.indexedBy("contacts_by_name")+`
+		return db.readKeys(ctx, `SELECT `+sortKey+`, id FROM contacts`+db.indexedBy("contacts_by_name")+`
 			WHERE org_id = ? AND `+sortKey+` > ? ORDER BY `+sortKey+` LIMIT ?`, orgID, after, n)
 	}
 	many, err := db.manyMatches(ctx, orgID, f)
@@ -219,17 +216,17 @@ func (db *DB) manyMatches(ctx context.Context, orgID int64, f ContactFilter) (bo
 // gather must answer (or the list ended; the gather finds the same then).
 // The entries come from contacts_by_name alone, which holds the last name
 // and number for this: the walk reads no contact.
-func (db *DB) walkContacts(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]string, error) {
+func (db *DB) walkContacts(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]listKey, error) {
 	cond, condArgs := contactCond(f, "w.k", "w.l", "w.phone", "w.id")
 	args := append([]any{orgID, after, contactWalk}, condArgs...)
 	// No ORDER BY outside: both engines read the subquery in its order
 	// and stop at the nth match, where sorting would test all its
 	// entries first (a group's, one lookup each: 41 ms a page).
-	keys, err := db.readKeys(ctx, `SELECT w.k FROM (
+	keys, err := db.readKeys(ctx, `SELECT w.k, w.id FROM (
 		SELECT id, `+sortKey+` AS k, lower(last_name) AS l, phone FROM contacts`+db.indexedBy("contacts_by_name")+`
 		WHERE org_id = ? AND `+sortKey+` > ? ORDER BY `+sortKey+` LIMIT ?) w
 		WHERE `+cond+` LIMIT ?`, append(args, n)...)
-	slices.Sort(keys)
+	sortKeys(keys)
 	return keys, err
 }
 
@@ -246,17 +243,22 @@ func (db *DB) indexedBy(index string) string {
 
 // gatherContacts reads the matches of f after the cursor from the index
 // ranges that hold them, and returns the first n in list order.
-func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]string, error) {
+func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, after string, n int) ([]listKey, error) {
 	cond, condArgs := contactCond(f, sortKey, "lower(last_name)", "phone", "c.id")
-	var keys []string
+	var keys []listKey
+	// Only the range of names is read in list order; the others are
+	// sorted, and their ORDER BY is written so that no index can give it
+	// (sortKey || ''), lest PostgreSQL's generic plan walk the whole list
+	// in order to spare a sort of a few rows.
+	order := sortKey + ` || ''`
 	read := func(from, rangeCond string, rangeArgs ...any) error {
 		args := append([]any{orgID}, rangeArgs...)
 		args = append(args, after)
 		args = append(args, condArgs...)
 		args = append(args, n)
-		part, err := db.readKeys(ctx, `SELECT `+sortKey+` FROM `+from+`
+		part, err := db.readKeys(ctx, `SELECT `+sortKey+`, c.id FROM `+from+`
 			WHERE c.org_id = ? AND `+rangeCond+` AND `+sortKey+` > ? AND `+cond+`
-			ORDER BY `+sortKey+` LIMIT ?`, args...)
+			ORDER BY `+order+` LIMIT ?`, args...)
 		keys = append(keys, part...)
 		return err
 	}
@@ -265,9 +267,11 @@ func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, 
 		// Those whose name starts with it come in list order from one
 		// range; those whose last name does are spread over the list.
 		q := asciiLower(f.Name)
+		order = sortKey
 		if err := read(`contacts c`+db.indexedBy("contacts_by_name"), sortKey+` >= ? AND `+sortKey+` < ?`, q, prefixEnd(q)); err != nil {
 			return nil, err
 		}
+		order = sortKey + ` || ''`
 		if err := read(`contacts c`+db.indexedBy("contacts_by_last_name"), `lower(last_name) >= ? AND lower(last_name) < ?`, q, prefixEnd(q)); err != nil {
 			return nil, err
 		}
@@ -285,22 +289,32 @@ func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, 
 			return nil, err
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+	sortKeys(keys)
+	keys = slices.CompactFunc(keys, func(a, b listKey) bool { return a.key == b.key })
 	return keys[:min(n, len(keys))], nil
 }
 
-// readKeys runs a query of sort keys.
-func (db *DB) readKeys(ctx context.Context, q string, args ...any) ([]string, error) {
+// listKey is a contact's place in the list, and its id.
+type listKey struct {
+	key string
+	id  int64
+}
+
+func sortKeys(keys []listKey) {
+	slices.SortFunc(keys, func(a, b listKey) int { return strings.Compare(a.key, b.key) })
+}
+
+// readKeys runs a query of sort keys and ids.
+func (db *DB) readKeys(ctx context.Context, q string, args ...any) ([]listKey, error) {
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var keys []string
+	var keys []listKey
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var k listKey
+		if err := rows.Scan(&k.key, &k.id); err != nil {
 			return nil, err
 		}
 		keys = append(keys, k)
@@ -327,30 +341,30 @@ func scanContact(rows interface{ Scan(...any) error }, orgID int64, c *switchboa
 // inList is "?, ?, …" of n placeholders.
 func inList(n int) string { return strings.Repeat("?, ", n-1) + "?" }
 
-// contactsByPhone reads the organisation's contacts of the keys, in their
+// contactsByID reads the organisation's contacts of the keys, in their
 // order, with their groups. Every query has ContactPageMax placeholders
 // (padded with a repeat), so that one prepared statement serves every page.
-func (db *DB) contactsByPhone(ctx context.Context, orgID int64, keys []string) ([]switchboard.Contact, error) {
+func (db *DB) contactsByID(ctx context.Context, orgID int64, keys []listKey) ([]switchboard.Contact, error) {
 	list := make([]switchboard.Contact, 0, len(keys))
 	if len(keys) == 0 {
 		return list, nil
 	}
 	args := []any{orgID}
 	for i := range ContactPageMax {
-		args = append(args, phoneOfKey(keys[min(i, len(keys)-1)]))
+		args = append(args, keys[min(i, len(keys)-1)].id)
 	}
-	rows, err := db.query(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.org_id = ? AND c.phone IN (`+inList(ContactPageMax)+`)`, args...)
+	rows, err := db.query(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.org_id = ? AND c.id IN (`+inList(ContactPageMax)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read contacts of organisation %d: %w", orgID, err)
 	}
-	byPhone := make(map[string]switchboard.Contact, len(keys))
+	byID := make(map[int64]switchboard.Contact, len(keys))
 	for rows.Next() {
 		var c switchboard.Contact
 		if err := scanContact(rows, orgID, &c); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: read contacts of organisation %d: %w", orgID, err)
 		}
-		byPhone[c.Phone] = c
+		byID[c.ID] = c
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -358,7 +372,7 @@ func (db *DB) contactsByPhone(ctx context.Context, orgID int64, keys []string) (
 	}
 	for _, k := range keys {
 		// A contact deleted between the two reads is left out.
-		if c, ok := byPhone[phoneOfKey(k)]; ok {
+		if c, ok := byID[k.id]; ok {
 			list = append(list, c)
 		}
 	}
