@@ -282,12 +282,20 @@ func (db *DB) gatherContacts(ctx context.Context, orgID int64, f ContactFilter, 
 			}
 		}
 	default:
-		// CROSS JOIN makes SQLite read the group first (PostgreSQL
-		// chooses by its statistics): left to itself it walked the
-		// whole list in order, looking each contact up in the group.
-		if err := read(`group_contacts g CROSS JOIN contacts c`, `c.id = g.contact_id AND g.group_id = ?`, f.GroupID); err != nil {
+		// The group's rows, each contact looked up by its id: written
+		// as a subquery per row, so that neither engine can plan
+		// anything else. Left to choose, SQLite walked the whole list
+		// in order looking each contact up in the group, and
+		// PostgreSQL's generic plan (which cannot know the group's size)
+		// hashed the whole phonebook: 470 ms for a group of 100.
+		part, err := db.readKeys(ctx, `SELECT m.k, m.id FROM (
+			SELECT (SELECT `+sortKey+` FROM contacts c WHERE c.id = g.contact_id AND c.org_id = ?) AS k, g.contact_id AS id
+			FROM group_contacts g WHERE g.group_id = ?) m
+			WHERE m.k > ? ORDER BY m.k LIMIT ?`, orgID, f.GroupID, after, n)
+		if err != nil {
 			return nil, err
 		}
+		keys = append(keys, part...)
 	}
 	sortKeys(keys)
 	keys = slices.CompactFunc(keys, func(a, b listKey) bool { return a.key == b.key })
