@@ -35,6 +35,7 @@ type orgFixture struct {
 	// A campaign scheduled for tomorrow to campaignGroup (issue 10).
 	campaign, campaignGroup int64
 	imp                     int64 // a contact import waiting for its columns
+	contact, group          int64 // a contact of the organisation, in a group of it
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -140,6 +141,15 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.imp = imp.ID
+	group = &switchboard.Group{OrgID: f.org, Name: "Customers"}
+	if err := w.a.db.CreateGroup(ctx, actor, group); err != nil {
+		t.Fatal(err)
+	}
+	contact := &switchboard.Contact{OrgID: f.org, Phone: "+37255500070", FirstName: "Mari"}
+	if err := w.a.db.CreateContact(ctx, actor, contact, []int64{group.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.group, f.contact = group.ID, contact.ID
 	return f
 }
 
@@ -210,6 +220,26 @@ var routeCases = map[string]routeCase{
 	"GET /orgs/:org/history":       {perm: switchboard.PermHistory},
 	"GET /orgs/:org/history.csv":   {perm: switchboard.PermHistory},
 	"GET /orgs/:org/sender-names":  {perm: switchboard.PermSenderNames},
+
+	// Contacts and groups: the fixture holds a contact (:contact) in a
+	// group (:group).
+	"GET /orgs/:org/contacts":     {perm: switchboard.PermContacts},
+	"GET /orgs/:org/contacts.csv": {perm: switchboard.PermContacts},
+	"GET /orgs/:org/contacts/new": {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/new": {perm: switchboard.PermContacts, form: func(f orgFixture) url.Values {
+		return url.Values{"phone": {"+37255500071"}, "first_name": {"Jaan"}, "groups": {itoa(f.group)}}
+	}},
+	"GET /orgs/:org/contacts/:contact": {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/:contact": {perm: switchboard.PermContacts, form: func(f orgFixture) url.Values {
+		return url.Values{"phone": {"+37255500070"}, "first_name": {"Mari"}, "last_name": {"Tamm"}, "opted_out": {"on"}}
+	}},
+	"GET /orgs/:org/contacts/:contact/delete":  {perm: switchboard.PermContacts},
+	"POST /orgs/:org/contacts/:contact/delete": {perm: switchboard.PermContacts},
+	"GET /orgs/:org/groups":                    {perm: switchboard.PermContacts},
+	"POST /orgs/:org/groups":                   {perm: switchboard.PermContacts, form: func(orgFixture) url.Values { return url.Values{"name": {"Newsletter"}} }},
+	"POST /orgs/:org/groups/:group":            {perm: switchboard.PermContacts, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
+	"GET /orgs/:org/groups/:group/delete":      {perm: switchboard.PermContacts},
+	"POST /orgs/:org/groups/:group/delete":     {perm: switchboard.PermContacts},
 	"POST /orgs/:org/sender-names": {perm: switchboard.PermSenderNames, form: func(orgFixture) url.Values {
 		return url.Values{"name": {"Acme"}, "use_case": {"Order confirmations"}}
 	}},
@@ -247,7 +277,7 @@ var routeCases = map[string]routeCase{
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp), ":contact", itoa(f.contact), ":group", itoa(f.group)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every

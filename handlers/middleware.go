@@ -642,6 +642,9 @@ func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.P
 		// The export's errors are shown on the history page's section.
 		sec.path = "history"
 	}
+	if sec.path == "contacts.csv" {
+		sec.path = "contacts"
+	}
 	g.Add(method, path, func(c echo.Context) error {
 		ctx := context.WithValue(c.Request().Context(), sectionKey, sec)
 		c.SetRequest(c.Request().WithContext(ctx))

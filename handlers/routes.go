@@ -126,6 +126,19 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/contacts/import/:import", switchboard.PermContacts, s.handleImportStart)
 	s.orgRoute(org, http.MethodGet, "/contacts/import/:import/progress", switchboard.PermContacts, s.handleImportProgress)
 	s.orgRoute(org, http.MethodGet, "/contacts/import/:import/problems.csv", switchboard.PermContacts, s.handleImportProblems)
+	s.orgRoute(org, http.MethodGet, "/contacts", switchboard.PermContacts, s.handleContacts)
+	s.orgRoute(org, http.MethodGet, "/contacts.csv", switchboard.PermContacts, s.handleContactsCSV)
+	s.orgRoute(org, http.MethodGet, "/contacts/new", switchboard.PermContacts, s.handleContactNew)
+	s.orgRoute(org, http.MethodPost, "/contacts/new", switchboard.PermContacts, s.handleContactCreate)
+	s.orgRoute(org, http.MethodGet, "/contacts/:contact", switchboard.PermContacts, s.handleContact)
+	s.orgRoute(org, http.MethodPost, "/contacts/:contact", switchboard.PermContacts, s.handleContactSave)
+	s.orgRoute(org, http.MethodGet, "/contacts/:contact/delete", switchboard.PermContacts, s.handleContactDeleteConfirm)
+	s.orgRoute(org, http.MethodPost, "/contacts/:contact/delete", switchboard.PermContacts, s.handleContactDelete)
+	s.orgRoute(org, http.MethodGet, "/groups", switchboard.PermContacts, s.handleGroups)
+	s.orgRoute(org, http.MethodPost, "/groups", switchboard.PermContacts, s.handleGroupCreate)
+	s.orgRoute(org, http.MethodPost, "/groups/:group", switchboard.PermContacts, s.handleGroupRename)
+	s.orgRoute(org, http.MethodGet, "/groups/:group/delete", switchboard.PermContacts, s.handleGroupDeleteConfirm)
+	s.orgRoute(org, http.MethodPost, "/groups/:group/delete", switchboard.PermContacts, s.handleGroupDelete)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

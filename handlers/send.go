@@ -81,6 +81,19 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		return nil, err
 	}
 
+	// The Groups ticked: their contacts' numbers, without those who
+	// opted out; another organisation's group is 404 (GroupPhones).
+	groupIDs, err := formGroups(values["groups"])
+	if err != nil {
+		return nil, err
+	}
+	var groupNumbers []string
+	if len(groupIDs) > 0 {
+		if groupNumbers, err = s.db.GroupPhones(ctx, m.Org.ID, groupIDs); err != nil {
+			return nil, err
+		}
+	}
+
 	rs, err := sms.ParseRecipients(values.Get("to"), m.Org.Country)
 	if tm, ok := errors.AsType[*sms.TooManyError](err); ok {
 		p.fields.Add("to", tm.Error())
@@ -99,7 +112,7 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		}
 		p.fields.Add("to", strings.Join(lines, " "))
 	}
-	if rs.Entries == 0 {
+	if rs.Entries == 0 && len(groupIDs) == 0 {
 		p.fields.Add("to", "Enter at least one phone number.")
 	}
 	out, err := s.db.OptedOut(ctx, m.Org.ID, rs.Numbers)
@@ -107,10 +120,26 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		return nil, err
 	}
 	p.preview.OptedOut = len(out)
-	p.numbers = make([]string, 0, len(rs.Numbers)-len(out))
-	p.prices = make([]switchboard.Money, 0, len(rs.Numbers)-len(out))
+	// The numbers typed, then the groups' numbers not typed: each once.
+	numbers := rs.Numbers
+	if len(groupNumbers) > 0 {
+		typed := make(map[string]bool, len(rs.Numbers))
+		for _, n := range rs.Numbers {
+			typed[n] = true
+		}
+		numbers = slices.Clip(rs.Numbers)
+		for _, n := range groupNumbers {
+			if typed[n] {
+				p.preview.Duplicates++
+				continue
+			}
+			numbers = append(numbers, n)
+		}
+	}
+	p.numbers = make([]string, 0, len(numbers)-len(out))
+	p.prices = make([]switchboard.Money, 0, len(numbers)-len(out))
 	var unpriced []string
-	for _, n := range rs.Numbers {
+	for _, n := range numbers {
 		if out[n] {
 			continue
 		}
@@ -134,8 +163,13 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 	} else {
 		p.preview.Total = s.cfg.Currency.Format(p.total)
 	}
-	if rs.Entries > 0 && len(rs.Invalid) == 0 && len(unpriced) == 0 && len(p.numbers) == 0 {
-		p.fields.Add("to", "Every number on the list opted out of your messages, so there is no one to send to.")
+	if len(rs.Invalid) == 0 && len(unpriced) == 0 && len(p.numbers) == 0 {
+		switch {
+		case len(groupIDs) > 0:
+			p.fields.Add("groups", "There is no one to send to: the groups ticked are empty, or everyone in them opted out of your messages.")
+		case rs.Entries > 0:
+			p.fields.Add("to", "Every number on the list opted out of your messages, so there is no one to send to.")
+		}
 	}
 	return p, nil
 }
@@ -190,7 +224,11 @@ func (s *Server) sendPage(c echo.Context, f views.Form, senders []string, previe
 	if code := sms.CallingCode(m.Org.Country); code != 0 {
 		hint = "One number per line, or separated by commas. A number without a country code is taken as +" + strconv.Itoa(code) + "."
 	}
-	return views.SendPage{Membership: m, Form: f, Senders: senders, ToHint: hint, Balance: s.cfg.Currency.Format(balance), Preview: preview}, nil
+	groups, err := s.db.ListGroups(ctx, m.Org.ID)
+	if err != nil {
+		return views.SendPage{}, err
+	}
+	return views.SendPage{Membership: m, Form: f, Senders: senders, ToHint: hint, Balance: s.cfg.Currency.Format(balance), Preview: preview, Groups: groups}, nil
 }
 
 func (s *Server) handleSendForm(c echo.Context) error {
@@ -201,7 +239,23 @@ func (s *Server) handleSendForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.sendPage(c, views.Form{Values: url.Values{"from": {senders[0]}}}, senders, nil)
+	// A contact's or a group's Send SMS link fills To (?to=) or ticks the
+	// group (?group=ID); another organisation's group is 404.
+	values := url.Values{"from": {senders[0]}}
+	if to := c.QueryParam("to"); to != "" && len(to) <= maxMessageInput {
+		values.Set("to", to)
+	}
+	groupIDs, err := formGroups(c.QueryParams()["group"])
+	if err != nil {
+		return err
+	}
+	for _, id := range groupIDs {
+		if _, err := s.db.FindGroup(ctx, m.Org.ID, id); err != nil {
+			return err
+		}
+		values.Add("groups", strconv.FormatInt(id, 10))
+	}
+	page, err := s.sendPage(c, views.Form{Values: values}, senders, nil)
 	if err != nil {
 		return err
 	}
@@ -217,6 +271,7 @@ func (s *Server) handleSend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	values["groups"] = c.Request().PostForm["groups"]
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	senders, err := s.senders(ctx, m.Org.ID)
@@ -274,6 +329,7 @@ func (s *Server) handleSendPreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	values["groups"] = c.Request().PostForm["groups"]
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	senders, err := s.senders(ctx, m.Org.ID)
@@ -291,4 +347,27 @@ func (s *Server) handleSendPreview(c echo.Context) error {
 		}
 	}
 	return s.render(c, http.StatusOK, views.SendPreviewPanel(&plan.preview))
+}
+
+// maxSendGroups bounds the groups of one send: far more than a page lists.
+const maxSendGroups = 1000
+
+// formGroups reads the group ids of the Groups checkboxes, each once. A
+// value that is not an id answers 404, as another organisation's group
+// does: neither is a group of this organisation.
+func formGroups(values []string) ([]int64, error) {
+	if len(values) > maxSendGroups {
+		return nil, errNoGroup
+	}
+	var ids []int64
+	for _, v := range values {
+		id, err := parseID(v)
+		if err != nil {
+			return nil, errNoGroup
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }

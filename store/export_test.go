@@ -14,3 +14,12 @@ func (db *DB) ExecForTest(ctx context.Context, q string, args ...any) error {
 		return err
 	})
 }
+
+// SetContactSearch sets how many entries a contacts search walks and how
+// many it may sort, so that a test of a few contacts takes each way; it
+// returns what puts them back.
+func SetContactSearch(walk, gather int) (restore func()) {
+	w, g := contactWalk, contactGatherMax
+	contactWalk, contactGatherMax = walk, gather
+	return func() { contactWalk, contactGatherMax = w, g }
+}
