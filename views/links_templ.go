@@ -141,7 +141,7 @@ func Links(p LinksPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = Field(FieldProps{Name: "group", Label: "Group", Value: p.Create.Value("group"), Error: p.Create.Error("group"), Required: true, Options: groupOptions(p.Groups, "Choose a group"),
+				templ_7745c5c3_Err = Field(FieldProps{Name: "group", Label: "Group", Value: p.Create.Value("group"), Error: p.Create.Error("group"), Required: true, Options: groupChoices(p.Groups, "Choose a group"),
 					Hint: "The group people join through this link."}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
