@@ -477,20 +477,11 @@ func (db *DB) StartCampaign(ctx context.Context, s CampaignStart) (*switchboard.
 
 // campaignGroupIDs returns the groups of a campaign.
 func campaignGroupIDs(ctx context.Context, tx *Tx, id int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT group_id FROM campaign_groups WHERE campaign_id = ? ORDER BY group_id`, id)
+	ids, err := column[int64](tx.QueryContext(ctx, `SELECT group_id FROM campaign_groups WHERE campaign_id = ? ORDER BY group_id`, id))
 	if err != nil {
 		return nil, fmt.Errorf("store: read the groups of campaign %d: %w", id, err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var g int64
-		if err := rows.Scan(&g); err != nil {
-			return nil, err
-		}
-		ids = append(ids, g)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // CampaignAudience returns whom a campaign to the organisation's groups

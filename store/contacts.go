@@ -191,23 +191,14 @@ func groupPhones(ctx context.Context, q interface {
 		args = append(args, id)
 	}
 	args = append(args, orgID)
-	rows, err := q.QueryContext(ctx, `SELECT c.phone FROM contacts c
+	phones, err := column[string](q.QueryContext(ctx, `SELECT c.phone FROM contacts c
 		WHERE c.org_id = ? AND EXISTS (SELECT 1 FROM group_contacts gc WHERE gc.contact_id = c.id AND gc.group_id IN (?`+strings.Repeat(", ?", len(groupIDs)-1)+`))
 		AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.org_id = ? AND o.phone = c.phone)
-		ORDER BY c.id`, args...)
+		ORDER BY c.id`, args...))
 	if err != nil {
 		return nil, fmt.Errorf("store: read the numbers of groups of organisation %d: %w", orgID, err)
 	}
-	defer rows.Close()
-	var phones []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		phones = append(phones, p)
-	}
-	return phones, rows.Err()
+	return phones, nil
 }
 
 // GroupPhones returns whom a send to the organisation's groups goes to:

@@ -407,20 +407,11 @@ func (db *DB) InboundStart(ctx context.Context, phone, to string) (int, error) {
 // index probe per organisation, whatever the number of messages.
 func inboundOrganisations(ctx context.Context, tx *Tx, phone, to string) ([]int64, error) {
 	read := func(q string, args ...any) ([]int64, error) {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		ids, err := column[int64](tx.QueryContext(ctx, q, args...))
 		if err != nil {
 			return nil, fmt.Errorf("store: organisations that sent to %s: %w", phone, err)
 		}
-		defer rows.Close()
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		return ids, rows.Err()
+		return ids, nil
 	}
 	if to = strings.TrimSpace(to); to != "" {
 		// The sender is stored as typed: +37255566677, or a name.

@@ -483,3 +483,21 @@ func pageOf[T any](list []T, limit int, id func(T) int64) ([]T, int64) {
 	list = list[:limit]
 	return list, id(list[limit-1])
 }
+
+// column reads the one column of every row of a query (its rows and
+// error, as QueryContext returns them) and closes the rows.
+func column[T any](rows *sql.Rows, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, rows.Err()
+}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"switchboard/store"
@@ -43,4 +47,34 @@ func (m *Main) RunCommand(ctx context.Context) error {
 	}
 	defer db.Close()
 	return cmd(ctx, m, db, m.Command[1:])
+}
+
+// parseDecision reads the words after an operator's decision, "ID" or,
+// for the verb refuse ("reject", "decline"), "ID --reason TEXT": what is
+// decided is named in the usage line said on a mistake, with an example
+// reason.
+func parseDecision(command, verb, refuse, what, exampleReason string, args []string) (id int64, reason string, err error) {
+	usage := command + " " + verb + ": name the id of " + what + " (see switchboard " + command + " list), as in: switchboard " + command + " " + verb + " 42"
+	if verb == refuse {
+		usage += " --reason " + exampleReason
+	}
+	if len(args) == 0 {
+		return 0, "", errors.New(usage)
+	}
+	id, err = strconv.ParseInt(args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", fmt.Errorf("%s %s: %q is not an id; %s", command, verb, args[0], usage)
+	}
+	fs := flag.NewFlagSet(command+" "+verb, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if verb == refuse {
+		fs.StringVar(&reason, "reason", "", "why the request is refused, shown to the organisation")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 0, "", fmt.Errorf("%s %s: %v; %s", command, verb, err, usage)
+	}
+	if fs.NArg() > 0 {
+		return 0, "", fmt.Errorf("%s %s: unexpected %q; %s", command, verb, strings.Join(fs.Args(), " "), usage)
+	}
+	return id, reason, nil
 }

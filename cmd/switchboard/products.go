@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"switchboard"
@@ -59,28 +57,9 @@ func listProducts(ctx context.Context, out io.Writer, db *store.DB) error {
 // decideProduct approves or declines the request whose id is the first
 // word of args; a decline takes --reason after the id.
 func decideProduct(ctx context.Context, out io.Writer, db *store.DB, verb string, args []string) error {
-	usage := "products " + verb + ": name the id of an open product request (see switchboard products list), as in: switchboard products " + verb + " 42"
-	if verb == "decline" {
-		usage += ` --reason "Not available in your country yet."`
-	}
-	if len(args) == 0 {
-		return errors.New(usage)
-	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("products %s: %q is not an id; %s", verb, args[0], usage)
-	}
-	fs := flag.NewFlagSet("products "+verb, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var reason string
-	if verb == "decline" {
-		fs.StringVar(&reason, "reason", "", "why the request is declined, shown to the organisation")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("products %s: %v; %s", verb, err, usage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("products %s: unexpected %q; %s", verb, strings.Join(fs.Args(), " "), usage)
+	id, reason, err := parseDecision("products", verb, "decline", "an open product request", `"Not available in your country yet."`, args)
+	if err != nil {
+		return err
 	}
 	r, err := db.DecideProductRequest(ctx, id, verb == "approve", reason)
 	if err != nil {

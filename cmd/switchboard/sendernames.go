@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"switchboard"
@@ -61,28 +59,9 @@ func listSenderNames(ctx context.Context, out io.Writer, db *store.DB) error {
 // decideSenderName approves or rejects the sender name whose id is the
 // first word of args; a rejection takes --reason after the id.
 func decideSenderName(ctx context.Context, out io.Writer, db *store.DB, verb string, args []string) error {
-	usage := "sender-names " + verb + ": name the id of a pending sender name (see switchboard sender-names list), as in: switchboard sender-names " + verb + " 42"
-	if verb == "reject" {
-		usage += ` --reason "The name belongs to another brand."`
-	}
-	if len(args) == 0 {
-		return errors.New(usage)
-	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("sender-names %s: %q is not an id; %s", verb, args[0], usage)
-	}
-	fs := flag.NewFlagSet("sender-names "+verb, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var reason string
-	if verb == "reject" {
-		fs.StringVar(&reason, "reason", "", "why the name is rejected, shown to the organisation")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("sender-names %s: %v; %s", verb, err, usage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("sender-names %s: unexpected %q; %s", verb, strings.Join(fs.Args(), " "), usage)
+	id, reason, err := parseDecision("sender-names", verb, "reject", "a pending sender name", `"The name belongs to another brand."`, args)
+	if err != nil {
+		return err
 	}
 	s, err := db.DecideSenderName(ctx, id, verb == "approve", reason)
 	if err != nil {
