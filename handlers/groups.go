@@ -101,7 +101,7 @@ func (s *Server) handleGroupDeleteConfirm(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Confirm(views.ConfirmPage{
 		Title: "Delete the group " + g.Name + "?",
 		Consequence: "The group " + g.Name + " will be deleted. Its " + switchboard.Plural(g.Contacts, "contact stays", "contacts stay") +
-			" in the phonebook and in their other groups. Subscription links to this group are deleted with it. This cannot be undone.",
+			" in the phonebook and in their other groups. Subscription links to this group are deleted with it, and campaigns still waiting to start no longer send to it. This cannot be undone.",
 		Action:    switchboard.OrgPath(m.Org.ID, "groups/"+strconv.FormatInt(g.ID, 10)+"/delete"),
 		Button:    "Delete group",
 		CancelURL: switchboard.OrgPath(m.Org.ID, "groups"),
