@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"switchboard"
@@ -283,15 +284,16 @@ func TestImportUploadNeedsCSRF(t *testing.T) {
 	}
 }
 
-// countingReader counts the bytes the client's transport took from it.
+// countingReader counts the bytes the client's transport took from it;
+// the transport may go on writing after the answer came, hence atomic.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -309,8 +311,8 @@ func TestImportUploadNeedsALogin(t *testing.T) {
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
 	req.ContentLength = int64(len(head)) + size
 	res := a.client().do(req)
-	if body.n > size/2 {
-		t.Fatalf("the server read %d of %d bytes of an upload without a session", body.n, size)
+	if n := body.n.Load(); n > size/2 {
+		t.Fatalf("the server read %d of %d bytes of an upload without a session", n, size)
 	}
 	if res.status != http.StatusSeeOther && res.status != http.StatusUnauthorized && res.status != http.StatusForbidden {
 		t.Fatalf("status %d for an upload without a session", res.status)
