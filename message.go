@@ -61,7 +61,10 @@ type Message struct {
 	Error     string // why it failed
 	Refunded  bool   // its price went back to the balance (at most once)
 	CreatedBy int64  // the profile that sent it; 0 for the API
+	APIKeyID  int64  // the API key that sent it; 0 for the pages and campaigns
 	CreatedAt time.Time
+	// SendAt is when an API send asked it to leave (send_at); nil: at once.
+	SendAt *time.Time
 	// SentAt is when the gateway accepted it, StatusAt when its status
 	// last changed.
 	SentAt   *time.Time

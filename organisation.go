@@ -194,6 +194,9 @@ type Actor struct {
 	ProfileID int64
 	Name      string
 	IP        string
+	// APIKeyID is the key of a request of the JSON API (ProfileID is 0
+	// then, and Name says "API key Website (sb_live_AbCd…)").
+	APIKeyID int64
 }
 
 // OrgPath is the address of a section of organisation id ("" for its

@@ -188,3 +188,8 @@ func (s *Server) handleHome(c echo.Context) error {
 	}
 	return redirect(c, s.landing(c, p))
 }
+
+// apiRoutesV1 lists every route of the JSON API (handlers/api.go), each
+// needing a key unless added with apiPublicRoute.
+func (s *Server) apiRoutesV1() {
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -58,6 +59,17 @@ type Config struct {
 	Campaigns Notifier
 	// Imports is woken when a contact import is queued; may be nil.
 	Imports Notifier
+	// ReportAllowLoopback lets an organisation's delivery-report URL be
+	// http:// to a loopback address (--report-allow-loopback): a receiver
+	// on the same machine, or tests. Otherwise reports go over https://
+	// only, and never to this machine or a private network.
+	ReportAllowLoopback bool
+	// Reports is woken when an organisation's API configuration changes
+	// (the delivery-report worker, package reports); may be nil.
+	Reports Notifier
+	// APIRate is how many requests a second each API key may make
+	// (--api-rate, default DefaultAPIRate); a burst of as many is allowed.
+	APIRate int
 	// HashConcurrency is how many password hashes may run at once; by
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.
@@ -76,7 +88,15 @@ type Server struct {
 	jobs     *jobs
 
 	orgRoutes []OrgRoute
+
+	// The JSON API's own Echo (handlers/api.go) and its routes.
+	apiRouter *echo.Echo
+	apiRoutes []APIRoute
 }
+
+// DefaultAPIRate is how many requests a second an API key may make when
+// Config.APIRate is zero.
+const DefaultAPIRate = 100
 
 // New returns a server for db.
 func New(db *store.DB, cfg Config) *Server {
@@ -103,6 +123,9 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.DefaultSender == "" {
 		cfg.DefaultSender = "Switchboard"
+	}
+	if cfg.APIRate <= 0 {
+		cfg.APIRate = DefaultAPIRate
 	}
 	if cfg.HashConcurrency == 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
@@ -144,11 +167,19 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	s.echo = e
 	s.routes()
+	s.newAPI()
 	return s
 }
 
-// ServeHTTP serves one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP serves one request: the JSON API's under /api/, the panel's
+// everywhere else.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, apiPrefix) {
+		s.apiRouter.ServeHTTP(w, r)
+		return
+	}
+	s.echo.ServeHTTP(w, r)
+}
 
 // secure reports whether the panel is served over https.
 func (s *Server) secure() bool { return s.cfg.BaseURL.Scheme == "https" }

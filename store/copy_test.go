@@ -89,6 +89,7 @@ func fillEveryTable(tb testing.TB, db *store.DB) (*switchboard.Profile, *switchb
 	_, err = db.JoinGroup(ctx, &switchboard.Contact{OrgID: org.ID, Phone: "+37255500003", FirstName: "Mari"}, group.ID)
 	must(tb, err)
 	fillRaw(tb, db, org.ID, owner.ID, group.ID)
+	fillAPI(tb, db, org.ID, owner)
 	token := "a session token of the test"
 	must(tb, db.Sessions().CommitCtx(ctx, token, []byte("session\x00data"), t0.Add(time.Hour)))
 	return owner, org, token
@@ -371,6 +372,31 @@ func fillRaw(tb testing.TB, db *store.DB, orgID, profileID, groupID int64) {
 	must(tb, db.RequestProduct(ctx, actor, product))
 	_, err = db.DecideProductRequest(ctx, product.ID, false, "Not in your country yet.")
 	must(tb, err)
+}
+
+// fillAPI gives rows to the tables of issue 11: a key in use, a revoked
+// one; the API configuration (whose report URL makes the message status
+// change below write a delivery report), a kept Idempotency-Key answer,
+// and a message sent with the key and a send_at. Tables whose store
+// functions do not exist yet are filled raw.
+func fillAPI(tb testing.TB, db *store.DB, orgID int64, owner *switchboard.Profile) {
+	tb.Helper()
+	for i, name := range []string{"Website", "Old billing"} {
+		plain, hash := switchboard.NewAPIKey()
+		k := &switchboard.APIKey{OrgID: orgID, Name: name}
+		must(tb, db.CreateAPIKey(ctx, actorOf(owner), k, hash, plain[:switchboard.APIKeyShown]))
+		if i == 1 {
+			_, err := db.RevokeAPIKey(ctx, actorOf(owner), orgID, k.ID)
+			must(tb, err)
+		} else {
+			_, err := db.AuthenticateAPIKey(ctx, hash)
+			must(tb, err)
+		}
+	}
+	must(tb, db.ExecForTest(ctx, `INSERT INTO api_config (org_id, report_url, report_secret, auto_replace, updated_at) VALUES (?, 'https://example.com/reports', 'secret', 'full', 1)`, orgID))
+	must(tb, db.ExecForTest(ctx, `INSERT INTO api_idempotency (org_id, idem_key, request_hash, status, body, created_at) VALUES (?, 'retry-1', ?, 202, '{}', 1)`, orgID, []byte{1, 2, 3}))
+	must(tb, db.ExecForTest(ctx, `UPDATE messages SET api_key_id = (SELECT MIN(id) FROM api_keys), send_at = created_at + 60000 WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
+	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
 }
 
 // fillImport runs a contact import through the store to its end (a

@@ -160,6 +160,9 @@ var auditActions = map[string]string{
 	"subscription_link.switched_on":  "Subscription link switched on",
 	"product.requested":              "Product requested",
 	"product.decided":                "Product decided",
+	"api_key.created":                "API key created",
+	"api_key.revoked":                "API key revoked",
+	"api.config_changed":             "API configuration changed",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -197,7 +200,8 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 			return "", e.Target
 		}
 		return "", e.Target + ": " + e.Detail
-	case "subscription_link.created", "subscription_link.switched_off", "subscription_link.switched_on", "product.requested", "product.decided":
+	case "subscription_link.created", "subscription_link.switched_off", "subscription_link.switched_on", "product.requested", "product.decided",
+		"api_key.created", "api_key.revoked", "api.config_changed":
 		// A link or a product is not a person either: "Website footer:
 		// group Newsletter", "Voice: Declined: Not in your country yet."
 		if e.Detail == "" {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,6 +99,11 @@ type Config struct {
 	// signs what goes to it and checks what comes back.
 	Gateway       string
 	GatewaySecret string
+	// ReportAllowLoopback lets delivery-report URLs be http:// to this
+	// machine (--report-allow-loopback).
+	ReportAllowLoopback bool
+	// APIRate is how many requests a second each API key may make.
+	APIRate int
 }
 
 // Main is the running program. Tests start one on port 0 with a temporary
@@ -176,9 +182,24 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	defaultSender := fs.String("default-sender", env("default-sender", m.Config.DefaultSender), "the sender name every organisation may send from without applying")
 	gateway := fs.String("gateway", env("gateway", m.Config.Gateway), "where messages leave: log (written to the log and marked delivered) or the webhook's http(s):// URL")
 	gatewaySecret := fs.String("gateway-secret", env("gateway-secret", m.Config.GatewaySecret), "the secret that signs webhook calls both ways (required with a webhook --gateway)")
+	defaultLoopback, err := strconv.ParseBool(env("report-allow-loopback", strconv.FormatBool(m.Config.ReportAllowLoopback)))
+	if err != nil {
+		return errors.New("SWITCHBOARD_REPORT_ALLOW_LOOPBACK: give true or false")
+	}
+	defaultRate, err := strconv.Atoi(env("api-rate", strconv.Itoa(m.Config.APIRate)))
+	if err != nil {
+		return errors.New("SWITCHBOARD_API_RATE: give the requests a second each API key may make, as a whole number")
+	}
+	reportLoopback := fs.Bool("report-allow-loopback", defaultLoopback, "let organisations' delivery-report URLs be http:// to this machine (a receiver beside the panel, or tests); otherwise https:// only, never to this machine or a private network")
+	apiRate := fs.Int("api-rate", defaultRate, "requests a second each API key may make (and a burst of as many)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	m.Config.ReportAllowLoopback = *reportLoopback
+	if *apiRate < 0 {
+		return fmt.Errorf("--api-rate: %d is not a rate; give the requests a second each API key may make, or 0 for the default (%d)", *apiRate, handlers.DefaultAPIRate)
+	}
+	m.Config.APIRate = *apiRate
 	switch {
 	case fs.NArg() > 0 && commands[fs.Arg(0)] != nil:
 		m.Command = fs.Args()
@@ -358,6 +379,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Deliveries:     m.Deliveries,
 		Campaigns:      m.Campaigns,
 		Imports:        m.Imports,
+
+		ReportAllowLoopback: m.Config.ReportAllowLoopback,
+		APIRate:             m.Config.APIRate,
 	})
 
 	m.listener = ln
