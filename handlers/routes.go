@@ -192,4 +192,11 @@ func (s *Server) handleHome(c echo.Context) error {
 // apiRoutesV1 lists every route of the JSON API (handlers/api.go), each
 // needing a key unless added with apiPublicRoute.
 func (s *Server) apiRoutesV1() {
+	s.apiPublicRoute(http.MethodGet, "/openapi.json", s.handleOpenAPI)
+	s.apiRoute(http.MethodGet, "/contacts", s.handleAPIContacts)
+	s.apiRoute(http.MethodPost, "/contacts", s.handleAPIContactCreate)
+	s.apiRoute(http.MethodGet, "/contacts/:id", s.handleAPIContact)
+	s.apiRoute(http.MethodPut, "/contacts/:id", s.handleAPIContactSave)
+	s.apiRoute(http.MethodDelete, "/contacts/:id", s.handleAPIContactDelete)
+	s.apiRoute(http.MethodGet, "/balance", s.handleAPIBalance)
 }
