@@ -52,51 +52,58 @@ func (r ReportRoom) room(org int64, taken map[int64]int) int {
 	return r.PerOrganisation - r.Underway[org] - taken[org]
 }
 
-// ClaimReports returns up to limit delivery reports due at now, the oldest
-// due first and in id order, each with its organisation's current report
-// URL and secret and its message's sender and recipient, and leases them to
-// the caller until now+ReportLease, as ClaimMessages does the messages:
-// however many workers of however many processes claim at once, a report is
-// claimed by one of them until its outcome is recorded (FOR UPDATE SKIP
-// LOCKED on PostgreSQL; SQLite's single writer runs claims one at a time).
-// room bounds what it takes from each organisation.
+// ClaimReports returns up to limit delivery reports due at now, in id
+// order, each with its organisation's current report URL and secret and its
+// message's sender and recipient, and leases them to the caller until
+// now+ReportLease, as ClaimMessages does the messages: however many workers
+// of however many processes claim at once, a report is claimed by one of
+// them until its outcome is recorded (FOR UPDATE SKIP LOCKED on PostgreSQL;
+// SQLite's single writer runs claims one at a time). The oldest due go
+// first; room bounds what it takes from each organisation.
 //
 // A report whose organisation has no report URL any more (or whose message
 // is gone) is deleted, not returned. Reports of one message go out in the
 // order of their ids, a "delivered" never before its "sent": a report is
-// returned only when every earlier report of its message is returned with
-// it (the caller sends them in order); one whose earlier report is waiting
-// for a retry, or is under way elsewhere, is left unclaimed and due again
-// when that one is (its retry, or the end of its lease).
+// returned only when every earlier report of its message still waiting is
+// returned with it (the caller sends them in order); one whose earlier
+// report waits for a retry, or is under way elsewhere, is given back, due
+// again when that one is (its retry, or the end of its lease).
 func (db *DB) ClaimReports(ctx context.Context, now time.Time, limit int, room ReportRoom) ([]switchboard.Report, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
 	var list []switchboard.Report
-	err := db.tx(ctx, func(tx *Tx) error {
-		list = list[:0]
-		taken := map[int64]int{}
-		for len(list) < limit {
-			more, err := db.claimReportRound(ctx, tx, now, limit-len(list), room, taken, &list)
-			if err != nil || !more {
-				return err
-			}
+	taken := map[int64]int{}
+	handed := map[int64]bool{}
+	for len(list) < limit {
+		var claimed []switchboard.Report
+		var more bool
+		err := db.tx(ctx, func(tx *Tx) error {
+			var err error
+			claimed, more, err = db.claimReportWindow(ctx, tx, now, limit-len(list), room, taken)
+			return err
+		})
+		if err != nil {
+			db.releaseReports(list)
+			return nil, fmt.Errorf("store: claim delivery reports: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim delivery reports: %w", err)
+		ready, err := db.holdBackLaterReports(ctx, now, claimed, handed, taken)
+		if err != nil {
+			db.releaseReports(append(list, claimed...))
+			return nil, fmt.Errorf("store: claim delivery reports: %w", err)
+		}
+		list = append(list, ready...)
+		if !more {
+			break
+		}
 	}
+	slices.SortFunc(list, func(a, b switchboard.Report) int { return cmp.Compare(a.ID, b.ID) })
 	return list, nil
 }
 
-// claimReportRound claims up to limit reports of one window of due rows
-// into list, and reports whether more rows may be due beyond those it
-// read. Every row it reads is claimed, or passed over for want of room (and
-// its organisation left out of the next round), or no longer due at now
-// when it returns (deleted, or waiting for an earlier report), so that
-// the next round reads past it.
-func (db *DB) claimReportRound(ctx context.Context, tx *Tx, now time.Time, limit int, room ReportRoom, taken map[int64]int, list *[]switchboard.Report) (bool, error) {
+// claimReportWindow claims up to limit reports of one window of due rows
+// and returns them, with whether more rows may be due beyond those it
+// read. Every row it reads is claimed, deleted (no URL), or passed over for
+// want of room (its organisation is then full, and left out of the next
+// window), so that the next window reads past it.
+func (db *DB) claimReportWindow(ctx context.Context, tx *Tx, now time.Time, limit int, room ReportRoom, taken map[int64]int) ([]switchboard.Report, bool, error) {
 	// Organisations without room are left out of the query itself: one
 	// with a thousand due reports must not fill every window.
 	var full []int64
@@ -128,7 +135,7 @@ func (db *DB) claimReportRound(ctx context.Context, tx *Tx, now time.Time, limit
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	var chosen []int64
 	read, passed := 0, false
@@ -136,7 +143,7 @@ func (db *DB) claimReportRound(ctx context.Context, tx *Tx, now time.Time, limit
 		var id, org int64
 		if err := rows.Scan(&id, &org); err != nil {
 			rows.Close()
-			return false, err
+			return nil, false, err
 		}
 		read++
 		if len(chosen) < limit && room.room(org, taken) > 0 {
@@ -147,58 +154,76 @@ func (db *DB) claimReportRound(ctx context.Context, tx *Tx, now time.Time, limit
 		}
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	// Rows passed over for want of room may have it again once rows
-	// chosen here turn out not to go (deleted, or waiting).
+	// chosen here turn out not to go (deleted, or held back).
 	more := read == window || passed
 	if len(chosen) == 0 {
-		return more, nil
+		return nil, more, nil
 	}
 	slices.Sort(chosen)
-	lease := millis(now.Add(ReportLease))
 	if _, err := tx.ExecContext(ctx, `UPDATE api_reports SET claimed_until = ? WHERE id IN (`+queueMarks(len(chosen))+`)`,
-		append([]any{lease}, queueIDArgs(chosen)...)...); err != nil {
-		return false, err
+		append([]any{millis(now.Add(ReportLease))}, queueIDArgs(chosen)...)...); err != nil {
+		return nil, false, err
 	}
 
 	// The reports with what a call needs: the organisation's URL as it is
 	// now, and the message.
 	reports, err := reportsByID(ctx, tx, chosen)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	var gone []int64
-	var ready []switchboard.Report
+	var claimed []switchboard.Report
 	for _, r := range reports {
 		if r.URL == "" || r.To == "" {
 			gone = append(gone, r.ID)
 			taken[r.OrgID]--
 			continue
 		}
-		ready = append(ready, r)
+		claimed = append(claimed, r)
 	}
 	if len(gone) > 0 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM api_reports WHERE id IN (`+queueMarks(len(gone))+`)`, queueIDArgs(gone)...); err != nil {
-			return false, fmt.Errorf("delete reports without a URL: %w", err)
+			return nil, false, fmt.Errorf("delete reports without a URL: %w", err)
 		}
 	}
-	if len(ready) == 0 {
-		return more, nil
-	}
+	return claimed, more, nil
+}
 
-	// The earlier reports of the same messages that are still waiting.
-	ids := make([]int64, len(ready))
-	for i, r := range ready {
+// holdBackLaterReports returns the claimed reports that may go out now, in
+// id order: those with no earlier report of their message still waiting,
+// other than reports handed out in this claim (marked in handed, which it
+// adds to). The others are given back, due again when the report before
+// them is, and taken off taken.
+//
+// It looks for earlier reports outside the claim's transaction: the
+// lookup reads an organisation's waiting reports (see earlierReports), many
+// while its receiver is down, and SQLite's one writer must not wait for
+// it. Reading afterwards is safe: an earlier report exists before a later
+// one is written, so none can appear once the lookup found none; one that
+// goes meanwhile only makes its successor wait longer than it had to.
+func (db *DB) holdBackLaterReports(ctx context.Context, now time.Time, claimed []switchboard.Report, handed map[int64]bool, taken map[int64]int) ([]switchboard.Report, error) {
+	if len(claimed) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(claimed))
+	for i, r := range claimed {
 		ids[i] = r.ID
 	}
-	earlier, err := earlierReports(ctx, tx, ids)
+	earlier, err := db.earlierReports(ctx, ids)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	handed := map[int64]bool{}
-	putBack := map[int64]time.Time{}
-	for _, r := range ready { // in id order
+	var ready []switchboard.Report
+	type heldBack struct {
+		id   int64
+		wait time.Time
+	}
+	var held []heldBack
+	waits := map[int64]time.Time{}
+	for _, r := range claimed { // in id order
 		wait, blocked := time.Time{}, false
 		for _, e := range earlier[r.ID] {
 			if handed[e.id] {
@@ -206,26 +231,54 @@ func (db *DB) claimReportRound(ctx context.Context, tx *Tx, now time.Time, limit
 			}
 			blocked = true
 			due := e.due
-			if t, ok := putBack[e.id]; ok {
-				due = t // claimed here, then put back itself
+			if t, ok := waits[e.id]; ok {
+				due = t // claimed here, then held back itself
 			}
 			wait = later(wait, due)
 		}
 		if !blocked {
 			handed[r.ID] = true
-			*list = append(*list, r)
+			ready = append(ready, r)
 			continue
 		}
-		// Due again when the report before it is, and never again in
+		// Due again when the report before it is, and never again at
 		// this claim's instant.
 		wait = later(wait, now.Add(time.Millisecond))
-		putBack[r.ID] = wait
-		if _, err := tx.ExecContext(ctx, `UPDATE api_reports SET claimed_until = NULL, next_attempt_at = ? WHERE id = ?`, millis(wait), r.ID); err != nil {
-			return false, fmt.Errorf("put back report %d behind an earlier one: %w", r.ID, err)
-		}
+		waits[r.ID] = wait
+		held = append(held, heldBack{r.ID, wait})
 		taken[r.OrgID]--
 	}
-	return more, nil
+	if len(held) == 0 {
+		return ready, nil
+	}
+	err = db.tx(ctx, func(tx *Tx) error {
+		for _, h := range held {
+			if _, err := tx.ExecContext(ctx, `UPDATE api_reports SET claimed_until = NULL, next_attempt_at = ? WHERE id = ?`, millis(h.wait), h.id); err != nil {
+				return fmt.Errorf("hold report %d back behind an earlier one: %w", h.id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ready, nil
+}
+
+// releaseReports gives back the claims of list after a claim failed half
+// way, so that they need not wait for their lease; if that fails too, the
+// lease gives them back.
+func (db *DB) releaseReports(list []switchboard.Report) {
+	if len(list) == 0 {
+		return
+	}
+	outcomes := make([]switchboard.ReportOutcome, len(list))
+	for i, r := range list {
+		outcomes[i] = switchboard.ReportOutcome{ReportID: r.ID, Result: switchboard.ReportUntried}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db.RecordReports(ctx, outcomes)
 }
 
 // later returns the later of a and b.
@@ -276,11 +329,15 @@ type waitingReport struct {
 }
 
 // earlierReports returns, for each report of ids, the earlier reports of
-// its message still waiting. They are looked up within the organisation
-// (api_reports_by_org): the rows waiting there are few while its receiver
-// answers.
-func earlierReports(ctx context.Context, tx *Tx, ids []int64) (map[int64][]waitingReport, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, o.id, o.next_attempt_at, o.claimed_until
+// its message still waiting. 0018 indexes api_reports by organisation, not
+// by message, so the lookup reads the organisation's waiting reports before
+// each one (api_reports_by_org): few while its receiver answers, a whole
+// backlog while it is down (BenchmarkClaimReports: 190 ms a claim of 8 on
+// SQLite behind 100,000 waiting reports). The condition on message_id lets
+// an index on (message_id, id) serve it instead, where there is one
+// (0.7 ms).
+func (db *DB) earlierReports(ctx context.Context, ids []int64) (map[int64][]waitingReport, error) {
+	rows, err := db.query(ctx, `SELECT r.id, o.id, o.next_attempt_at, o.claimed_until
 		FROM api_reports r
 		JOIN api_reports o ON o.org_id = r.org_id AND o.id < r.id AND o.message_id = r.message_id
 		WHERE r.id IN (`+queueMarks(len(ids))+`)`, queueIDArgs(ids)...)
@@ -308,15 +365,18 @@ func earlierReports(ctx context.Context, tx *Tx, ids []int64) (map[int64][]waiti
 // when there is none. A report whose worker died is due again at the end of
 // its lease; the worker's regular look at the queue finds it.
 func (db *DB) NextReportAt(ctx context.Context) (time.Time, bool, error) {
-	var next sql.NullInt64
-	if err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM api_reports
-		WHERE claimed_until IS NULL OR claimed_until <= next_attempt_at`).Scan(&next); err != nil {
+	// Read in the order of api_reports_due, up to the first report not
+	// under way: the few under way are passed over, not the backlog.
+	var next int64
+	err := db.queryRow(ctx, `SELECT next_attempt_at FROM api_reports
+		WHERE claimed_until IS NULL OR claimed_until <= next_attempt_at
+		ORDER BY next_attempt_at LIMIT 1`).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	} else if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next delivery report: %w", err)
 	}
-	if !next.Valid {
-		return time.Time{}, false, nil
-	}
-	return fromMillis(next.Int64), true, nil
+	return fromMillis(next), true, nil
 }
 
 // RecordReports records the outcomes of claimed reports in one
