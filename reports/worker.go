@@ -102,7 +102,25 @@ type Worker struct {
 	mu          sync.Mutex
 	slots       chan struct{} // one token per call under way
 	underway    map[int64]int // reports under way, by organisation
+
+	// Outcomes wait in pending while one goroutine records those before
+	// them; it then records all that arrived meanwhile in one transaction
+	// (a group commit: SQLite has one writer, shared with the panel).
+	recording sync.Mutex
+	pending   []*finished
+	recorder  bool
 }
+
+// finished is the outcomes of one message's reports, waiting to be
+// recorded.
+type finished struct {
+	outcomes []switchboard.ReportOutcome
+	err      error
+	recorded chan struct{} // closed once err is set
+}
+
+// maxBatch bounds how many outcomes one transaction records.
+const maxBatch = 500
 
 // NewWorker returns a Worker that sends the reports of queue and logs to
 // logger (slog.Default() when nil). allowLoopback lets reports reach this
@@ -532,14 +550,58 @@ func describe(err error, timeout time.Duration) string {
 	return "the call failed (" + err.Error() + ")"
 }
 
-// record writes outcomes, within storeTimeout and even while the Worker
-// stops.
+// record writes outcomes, together with those that arrive while another
+// goroutine records the ones before them, and returns once they are
+// written (or could not be), within storeTimeout and even while the Worker
+// stops: a report the receiver took must not be sent again.
 func (w *Worker) record(outcomes []switchboard.ReportOutcome) error {
+	f := &finished{outcomes: outcomes, recorded: make(chan struct{})}
+	w.recording.Lock()
+	w.pending = append(w.pending, f)
+	if w.recorder {
+		// The goroutine recording now takes this one in its next round.
+		w.recording.Unlock()
+		<-f.recorded
+		return f.err
+	}
+	w.recorder = true
+	for len(w.pending) > 0 {
+		n, size := 0, 0
+		for n < len(w.pending) && (n == 0 || size+len(w.pending[n].outcomes) <= maxBatch) {
+			size += len(w.pending[n].outcomes)
+			n++
+		}
+		batch := w.pending[:n:n]
+		w.pending = w.pending[n:]
+		w.recording.Unlock()
+		w.recordBatch(batch)
+		w.recording.Lock()
+	}
+	w.pending = nil
+	w.recorder = false
+	w.recording.Unlock()
+	return f.err
+}
+
+// recordBatch writes batch in one transaction, or, if that fails, each
+// message's outcomes in a transaction of their own, so that one bad outcome
+// does not hold the others.
+func (w *Worker) recordBatch(batch []*finished) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := w.queue.RecordReports(ctx, outcomes); err != nil {
-		w.logger.Error("reports: record delivery reports", slog.Any("error", err))
-		return err
+	var all []switchboard.ReportOutcome
+	for _, f := range batch {
+		all = append(all, f.outcomes...)
 	}
-	return nil
+	err := w.queue.RecordReports(ctx, all)
+	for _, f := range batch {
+		f.err = err
+		if err != nil && len(batch) > 1 {
+			f.err = w.queue.RecordReports(ctx, f.outcomes)
+		}
+		if f.err != nil {
+			w.logger.Error("reports: record delivery reports", slog.Any("error", f.err))
+		}
+		close(f.recorded)
+	}
 }
