@@ -128,7 +128,7 @@ type queued struct {
 	id, messageID int64
 	status        string
 	attempts      int
-	next          int64
+	created, next int64
 	claimed       *int64
 	lastError     string
 }
@@ -136,7 +136,7 @@ type queued struct {
 // queuedReports returns the rows of api_reports, in id order.
 func (p *panel) queuedReports(tb testing.TB) []queued {
 	tb.Helper()
-	rows, err := p.raw.QueryContext(ctx, `SELECT id, message_id, status, attempts, next_attempt_at, claimed_until, last_error FROM api_reports ORDER BY id`)
+	rows, err := p.raw.QueryContext(ctx, `SELECT id, message_id, status, attempts, created_at, next_attempt_at, claimed_until, last_error FROM api_reports ORDER BY id`)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (p *panel) queuedReports(tb testing.TB) []queued {
 	var list []queued
 	for rows.Next() {
 		var q queued
-		if err := rows.Scan(&q.id, &q.messageID, &q.status, &q.attempts, &q.next, &q.claimed, &q.lastError); err != nil {
+		if err := rows.Scan(&q.id, &q.messageID, &q.status, &q.attempts, &q.created, &q.next, &q.claimed, &q.lastError); err != nil {
 			tb.Fatal(err)
 		}
 		list = append(list, q)

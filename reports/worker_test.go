@@ -634,3 +634,59 @@ func TestBody(t *testing.T) {
 		t.Errorf("Body of a failure = %s", b)
 	}
 }
+
+// TestDeliveredFollowsASlowSent: a "delivered" report that comes while its
+// "sent" report's call is still under way waits for that call, and goes out
+// soon after it, not at the end of the sent report's lease.
+func TestDeliveredFollowsASlowSent(t *testing.T) {
+	p := newPanel(t)
+	sentCall := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	rcv := newReceiver(t, func(c call, _ int) int {
+		if c.status() == "sent" {
+			once.Do(func() { close(sentCall) })
+			<-release
+		}
+		return http.StatusOK
+	})
+	acme := p.newOrg(t, "acme", rcv.URL)
+	ids := p.queue(t, acme, "+37255500001")
+	p.sent(t, ids...)
+	w := reports.NewWorker(p.db, true, quiet())
+	run, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(run); close(done) }()
+	defer func() { stop(); <-done }()
+	<-sentCall
+	p.delivered(t, ids[0])
+	// Wait until the worker has found the delivered report and held it
+	// back behind the call under way.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		q := p.queuedReports(t)
+		if len(q) == 2 && q[1].next > q[1].created {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivered report was never held back: %+v", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(rcv.Calls()); n != 1 {
+		t.Fatalf("%d calls while the sent report's call is under way, want 1", n)
+	}
+	close(release)
+	// Well within the one-minute lease: a hang's bound, not a speed test.
+	deadline = time.Now().Add(store.ReportLease / 2)
+	for len(rcv.Calls()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var got []string
+	for _, c := range rcv.Calls() {
+		got = append(got, c.status())
+	}
+	if !slices.Equal(got, []string{"sent", "delivered"}) {
+		t.Fatalf("calls %v, want sent then delivered, before the sent report's lease ends", got)
+	}
+}

@@ -22,10 +22,13 @@ import (
 // ReportLease is how long a claimed report belongs to the worker that
 // claimed it: longer than a call may take (10 s) and its outcome be
 // recorded, short enough that the report of a process that died mid-call
-// goes out soon after through another, and that a later report of the same
-// message, which waits for the lease of the one before it (see
-// ClaimReports), is not held long.
+// goes out soon after through another.
 const ReportLease = time.Minute
+
+// ReportRecheck is how soon a report held back behind an earlier report
+// of its message that is under way is looked at again: a call ends long
+// before its lease does.
+const ReportRecheck = 2 * time.Second
 
 // reportWindow is how many due rows a claim reads for each report it may
 // take: rows of organisations that have no room left (ReportRoom) are
@@ -67,7 +70,8 @@ func (r ReportRoom) room(org int64, taken map[int64]int) int {
 // returned only when every earlier report of its message still waiting is
 // returned with it (the caller sends them in order); one whose earlier
 // report waits for a retry, or is under way elsewhere, is given back, due
-// again when that one is (its retry, or the end of its lease).
+// again when that one is (its retry), or ReportRecheck later while that one
+// is under way.
 func (db *DB) ClaimReports(ctx context.Context, now time.Time, limit int, room ReportRoom) ([]switchboard.Report, error) {
 	var list []switchboard.Report
 	taken := map[int64]int{}
@@ -233,6 +237,13 @@ func (db *DB) holdBackLaterReports(ctx context.Context, now time.Time, claimed [
 			due := e.due
 			if t, ok := waits[e.id]; ok {
 				due = t // claimed here, then held back itself
+			} else if e.claimed != nil && e.claimed.After(now) {
+				// Under way: most calls end long before their lease,
+				// so look again soon rather than at the lease's end.
+				due = *e.claimed
+				if soon := now.Add(ReportRecheck); soon.Before(due) {
+					due = soon
+				}
 			}
 			wait = later(wait, due)
 		}
@@ -321,11 +332,13 @@ func reportsByID(ctx context.Context, tx *Tx, ids []int64) ([]switchboard.Report
 	return list, nil
 }
 
-// waitingReport is an earlier report of a message: its id, and when it is
-// due again (its retry, or the end of its lease when it is under way).
+// waitingReport is an earlier report of a message: its id, when it is due
+// (its retry), and whether it is under way (claimed until a time after
+// that).
 type waitingReport struct {
-	id  int64
-	due time.Time
+	id      int64
+	due     time.Time
+	claimed *time.Time
 }
 
 // earlierReports returns, for each report of ids, the earlier reports of
@@ -352,11 +365,11 @@ func (db *DB) earlierReports(ctx context.Context, ids []int64) (map[int64][]wait
 		if err := rows.Scan(&id, &before, &next, &claimed); err != nil {
 			return nil, err
 		}
-		due := fromMillis(next)
+		w := waitingReport{id: before, due: fromMillis(next)}
 		if claimed.Valid && claimed.Int64 > next {
-			due = fromMillis(claimed.Int64)
+			w.claimed = fromNullMillis(claimed)
 		}
-		earlier[id] = append(earlier[id], waitingReport{id: before, due: due})
+		earlier[id] = append(earlier[id], w)
 	}
 	return earlier, rows.Err()
 }

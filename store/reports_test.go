@@ -191,8 +191,18 @@ func TestReportsOfAMessageInOrder(t *testing.T) {
 		if list, err := db.ClaimReports(ctx, t0.Add(time.Second), 10, store.ReportRoom{}); err != nil || len(list) != 0 {
 			t.Fatalf("claim while the sent report is under way = %+v, %v; want nothing", list, err)
 		}
+		// Looked at again soon, not at the end of the sent report's lease.
+		recheck := t0.Add(time.Second + store.ReportRecheck)
+		var delivered int64
+		must(t, rawDB(t, dsn).QueryRowContext(ctx, `SELECT id FROM api_reports WHERE message_id = ? AND status = 'delivered'`, id).Scan(&delivered))
+		if r, _ := readReport(t, dsn, delivered); r.next != recheck.UnixMilli() || r.claimedUntil != nil {
+			t.Errorf("the delivered report waits as %+v, want due %s later", r, store.ReportRecheck)
+		}
+		if list, err := db.ClaimReports(ctx, recheck, 10, store.ReportRoom{}); err != nil || len(list) != 0 {
+			t.Fatalf("claim while the sent report is still under way = %+v, %v; want nothing", list, err)
+		}
 		must(t, db.RecordReports(ctx, []switchboard.ReportOutcome{{ReportID: sent[0].ID, Result: switchboard.ReportAccepted}}))
-		list, err := db.ClaimReports(ctx, t0.Add(store.ReportLease), 10, store.ReportRoom{})
+		list, err := db.ClaimReports(ctx, recheck.Add(store.ReportRecheck), 10, store.ReportRoom{})
 		must(t, err)
 		if len(list) != 1 || list[0].Status != switchboard.StatusDelivered {
 			t.Fatalf("claim after the sent report = %+v, want the delivered one", list)
