@@ -24,6 +24,7 @@ import (
 	"switchboard/handlers"
 	"switchboard/importer"
 	"switchboard/mail"
+	"switchboard/reports"
 	"switchboard/scheduler"
 	"switchboard/store"
 )
@@ -143,6 +144,10 @@ type Main struct {
 	// Imports runs the contact imports in the background.
 	Imports  *importer.Worker
 	imported chan struct{} // closed when Imports has stopped
+	// Reports POSTs the organisations' delivery reports to their report
+	// URLs.
+	Reports  *reports.Worker
+	reported chan struct{} // closed when Reports has stopped
 }
 
 // NewMain returns a Main with the defaults.
@@ -364,6 +369,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Deliveries = gateway.NewWorker(db, gw, m.logger)
 	m.Campaigns = scheduler.NewWorker(db, m.Config.Prices, m.Config.Currency, m.Deliveries, m.logger)
 	m.Imports = importer.NewWorker(db, m.logger)
+	m.Reports = reports.NewWorker(db, m.Config.ReportAllowLoopback, m.logger)
 
 	m.Server = handlers.New(db, handlers.Config{
 		BaseURL:        m.Config.BaseURL,
@@ -381,6 +387,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Imports:        m.Imports,
 
 		ReportAllowLoopback: m.Config.ReportAllowLoopback,
+		Reports:             m.Reports,
 		APIRate:             m.Config.APIRate,
 	})
 
@@ -409,6 +416,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(m.imported)
 		m.Imports.Run(bg)
+	}()
+	m.reported = make(chan struct{})
+	go func() {
+		defer close(m.reported)
+		m.Reports.Run(bg)
 	}()
 	m.Server.StartBackground(bg)
 
@@ -532,6 +544,12 @@ func (m *Main) Close() error {
 		// The import under way stops after its current batch; the next
 		// start resumes it from there.
 		<-m.imported
+	}
+	if m.reported != nil {
+		// The report worker cut its calls under way when m.cancel ran:
+		// their reports are given back untried before the database
+		// closes, and go out at the next start.
+		<-m.reported
 	}
 	if m.done != nil {
 		<-m.done
