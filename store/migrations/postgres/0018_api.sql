@@ -51,6 +51,8 @@ CREATE TABLE api_reports (
 );
 CREATE INDEX api_reports_due ON api_reports (next_attempt_at);
 CREATE INDEX api_reports_by_org ON api_reports (org_id, id);
+-- A message's earlier reports, so that they go out in order (store/reports.go).
+CREATE INDEX api_reports_by_message ON api_reports (message_id, id);
 
 -- One call per statement, as campaign_counts (0017): the delivery worker
 -- records hundreds of outcomes in one UPDATE.

@@ -68,6 +68,8 @@ CREATE TABLE api_reports (
 );
 CREATE INDEX api_reports_due ON api_reports (next_attempt_at);
 CREATE INDEX api_reports_by_org ON api_reports (org_id, id);
+-- A message's earlier reports, so that they go out in order (store/reports.go).
+CREATE INDEX api_reports_by_message ON api_reports (message_id, id);
 
 CREATE TRIGGER api_reports AFTER UPDATE OF status ON messages
 WHEN OLD.status <> NEW.status
