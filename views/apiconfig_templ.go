@@ -211,7 +211,7 @@ func APISettings(p APIPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.Saved.ReportURL != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<section class=\"card\" aria-labelledby=\"reports-title\"><h2 id=\"reports-title\">Delivery reports</h2><p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<section class=\"card api-doc\" aria-labelledby=\"reports-title\"><h2 id=\"reports-title\">Delivery reports</h2><p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -268,7 +268,7 @@ func APISettings(p APIPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " <section class=\"card api-examples\" aria-labelledby=\"examples-title\"><h2 id=\"examples-title\">Examples</h2><p>Put one of your API keys in the environment first (<code>export SWITCHBOARD_API_KEY=sb_live_…</code>). Amounts are decimal strings, times are RFC 3339 in UTC, and errors are problem documents (application/problem+json) that name the field that is wrong.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " <section class=\"card api-doc\" aria-labelledby=\"examples-title\"><h2 id=\"examples-title\">Examples</h2><p>Put one of your API keys in the environment first (<code>export SWITCHBOARD_API_KEY=sb_live_…</code>). Amounts are decimal strings, times are RFC 3339 in UTC, and errors are problem documents (application/problem+json) that name the field that is wrong.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
