@@ -237,7 +237,7 @@ func APISettings(p APIPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</code></pre><p>The header <code>X-Switchboard-Signature: sha256=…</code> holds the hex HMAC-SHA256 of the body under the signing secret below: compute it over the body as received and compare in constant time before you trust a report. Answer with any 2xx status once you have it; any other answer, or none, is retried with growing pauses. A report may come twice: event_id tells them apart.</p><div class=\"field\"><label for=\"report_secret\">Signing secret</label><div class=\"copy-field\"><input type=\"text\" id=\"report_secret\" value=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</code></pre><p>The header <code>X-Switchboard-Signature: sha256=…</code> holds the hex HMAC-SHA256 of the body under the signing secret below: compute it over the body as received and compare in constant time before you trust a report. Answer with any 2xx status once you have it; any other answer, or none, is retried with growing pauses. A report may arrive more than once: the same event_id is the same report.</p><div class=\"field\"><label for=\"report_secret\">Signing secret</label><div class=\"copy-field\"><input type=\"text\" id=\"report_secret\" value=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

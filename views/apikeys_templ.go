@@ -109,9 +109,9 @@ func APIKeys(p APIKeysPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var4 string
-				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs("Your new API key " + p.NewKeyName)
+				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs("The API key " + p.NewKeyName + " was created")
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/apikeys.templ`, Line: 57, Col: 63}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/apikeys.templ`, Line: 57, Col: 75}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 				if templ_7745c5c3_Err != nil {
@@ -130,7 +130,7 @@ func APIKeys(p APIKeysPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" readonly autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"new_api_key-hint\" data-copy-source> <button type=\"button\" class=\"small\" data-copy=\"new_api_key\" hidden>Copy</button></div><p class=\"hint copy-status\" role=\"status\" data-copy-status></p></div></section>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" readonly autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"new_api_key-hint\"> <button type=\"button\" class=\"small\" data-copy=\"new_api_key\" hidden>Copy</button></div><p class=\"hint copy-status\" role=\"status\" data-copy-status></p></div></section>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
