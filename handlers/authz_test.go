@@ -36,6 +36,7 @@ type orgFixture struct {
 	campaign, campaignGroup int64
 	imp                     int64 // a contact import waiting for its columns
 	contact, group          int64 // a contact of the organisation, in a group of it
+	key                     int64 // an API key of the organisation (issue 11)
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -150,6 +151,17 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.group, f.contact = group.ID, contact.ID
+	// An API key, and a delivery-report URL so that its secret can be
+	// renewed.
+	_, hash := switchboard.NewAPIKey()
+	key := &switchboard.APIKey{OrgID: f.org, Name: "Website"}
+	if err := w.a.db.CreateAPIKey(ctx, actor, key, hash, "sb_live_test"); err != nil {
+		t.Fatal(err)
+	}
+	f.key = key.ID
+	if err := w.a.db.SaveAPIConfig(ctx, actor, &switchboard.APIConfig{OrgID: f.org, ReportURL: "https://example.com/reports"}); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -274,10 +286,23 @@ var routeCases = map[string]routeCase{
 	}},
 	"GET /orgs/:org/contacts/import/:import/progress":     {perm: switchboard.PermContacts},
 	"GET /orgs/:org/contacts/import/:import/problems.csv": {perm: switchboard.PermContacts},
+
+	// API keys and the API configuration: the fixture holds a key (:key)
+	// and a delivery-report URL.
+	"GET /orgs/:org/api-keys":              {perm: switchboard.PermAPI},
+	"POST /orgs/:org/api-keys":             {perm: switchboard.PermAPI, form: func(orgFixture) url.Values { return url.Values{"name": {"Billing system"}} }},
+	"GET /orgs/:org/api-keys/:key/revoke":  {perm: switchboard.PermAPI},
+	"POST /orgs/:org/api-keys/:key/revoke": {perm: switchboard.PermAPI},
+	"GET /orgs/:org/api":                   {perm: switchboard.PermAPI},
+	"POST /orgs/:org/api": {perm: switchboard.PermAPI, form: func(orgFixture) url.Values {
+		return url.Values{"report_url": {"https://example.com/new"}, "auto_replace": {"full"}}
+	}},
+	"GET /orgs/:org/api/secret":  {perm: switchboard.PermAPI},
+	"POST /orgs/:org/api/secret": {perm: switchboard.PermAPI},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp), ":contact", itoa(f.contact), ":group", itoa(f.group)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp), ":contact", itoa(f.contact), ":group", itoa(f.group), ":key", itoa(f.key)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every

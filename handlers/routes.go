@@ -139,6 +139,16 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/groups/:group", switchboard.PermContacts, s.handleGroupRename)
 	s.orgRoute(org, http.MethodGet, "/groups/:group/delete", switchboard.PermContacts, s.handleGroupDeleteConfirm)
 	s.orgRoute(org, http.MethodPost, "/groups/:group/delete", switchboard.PermContacts, s.handleGroupDelete)
+	// API keys and the API configuration (handlers/apikeys.go,
+	// handlers/apiconfig.go); the API itself is apiRoutesV1.
+	s.orgRoute(org, http.MethodGet, "/api-keys", switchboard.PermAPI, s.handleAPIKeys)
+	s.orgRoute(org, http.MethodPost, "/api-keys", switchboard.PermAPI, s.handleAPIKeyCreate)
+	s.orgRoute(org, http.MethodGet, "/api-keys/:key/revoke", switchboard.PermAPI, s.handleAPIKeyRevokeConfirm)
+	s.orgRoute(org, http.MethodPost, "/api-keys/:key/revoke", switchboard.PermAPI, s.handleAPIKeyRevoke)
+	s.orgRoute(org, http.MethodGet, "/api", switchboard.PermAPI, s.handleAPI)
+	s.orgRoute(org, http.MethodPost, "/api", switchboard.PermAPI, s.handleAPISave)
+	s.orgRoute(org, http.MethodGet, "/api/secret", switchboard.PermAPI, s.handleReportSecretConfirm)
+	s.orgRoute(org, http.MethodPost, "/api/secret", switchboard.PermAPI, s.handleReportSecret)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -214,3 +214,44 @@
 
   setTimeout(poll, 1000);
 })();
+
+// Copy buttons (a new API key, the signing secret): the value stands in a
+// readonly field anyone can select and copy without JavaScript; with it,
+// the field's Copy button (button[data-copy], the field's id; hidden in
+// the page) appears where the clipboard can be written, copies the value
+// and says so in the field's [data-copy-status]. The field selects its
+// whole value when focused, so that a copy by hand takes it all.
+(function () {
+  "use strict";
+
+  var canCopy = window.isSecureContext && navigator.clipboard && typeof navigator.clipboard.writeText === "function";
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) {
+      return;
+    }
+    var around = button.closest(".field");
+    var status = around ? around.querySelector("[data-copy-status]") : null;
+    function say(text) {
+      if (status) {
+        status.textContent = text;
+      }
+    }
+    field.addEventListener("focus", function () {
+      field.select();
+    });
+    if (!canCopy) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        say("Copied");
+      }, function () {
+        field.focus();
+        field.select();
+        say("The browser did not let the page copy: the value is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
+      });
+    });
+  });
+})();

@@ -393,7 +393,7 @@ func fillAPI(tb testing.TB, db *store.DB, orgID int64, owner *switchboard.Profil
 			must(tb, err)
 		}
 	}
-	must(tb, db.ExecForTest(ctx, `INSERT INTO api_config (org_id, report_url, report_secret, auto_replace, updated_at) VALUES (?, 'https://example.com/reports', 'secret', 'full', 1)`, orgID))
+	must(tb, db.SaveAPIConfig(ctx, actorOf(owner), &switchboard.APIConfig{OrgID: orgID, ReportURL: "https://example.com/reports", AutoReplace: switchboard.AutoReplaceFull}))
 	must(tb, db.ExecForTest(ctx, `INSERT INTO api_idempotency (org_id, idem_key, request_hash, status, body, created_at) VALUES (?, 'retry-1', ?, 202, '{}', 1)`, orgID, []byte{1, 2, 3}))
 	must(tb, db.ExecForTest(ctx, `UPDATE messages SET api_key_id = (SELECT MIN(id) FROM api_keys), send_at = created_at + 60000 WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
 	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))

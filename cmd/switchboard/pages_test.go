@@ -230,6 +230,17 @@ func TestBrowserEveryPage(t *testing.T) {
 	owner.wantStatus("the roles page", owner.visit("/orgs/"+org+"/roles"), 200)
 	deleteRole := href(owner, `a[href$="/delete"]`)
 
+	// An API key and a delivery-report URL, so that the API keys page has
+	// a row and the API page its secret and report description.
+	owner.wantStatus("the API keys page", owner.visit("/orgs/"+org+"/api-keys"), 200)
+	owner.fill("Name", "Warehouse management system of the northern offices")
+	owner.wantStatus("Create API key", owner.click("Create API key"), 200)
+	owner.wantStatus("the API page", owner.visit("/orgs/"+org+"/api"), 200)
+	owner.fill("Delivery-report URL", "https://reports.analytical-engines.example/switchboard/delivery-reports?customer=augusta")
+	owner.wantStatus("Save API configuration", owner.click("Save API configuration"), 200)
+	owner.wantStatus("the API keys page", owner.visit("/orgs/"+org+"/api-keys"), 200)
+	revokeKey := href(owner, `a[href$="/revoke"]`)
+
 	// Every page a person can reach. Add new pages here.
 	dashboard := "/orgs/" + org
 	pages := []walkPage{
@@ -263,6 +274,10 @@ func TestBrowserEveryPage(t *testing.T) {
 
 		{name: "dashboard-sender", who: sam, path: dashboard, status: 200},
 		{name: "forbidden", who: sam, path: members, status: 403},
+		{name: "api-keys", who: owner, path: dashboard + "/api-keys", status: 200},
+		{name: "confirm-revoke-key", who: owner, path: revokeKey, status: 200},
+		{name: "api", who: owner, path: dashboard + "/api", status: 200},
+		{name: "confirm-new-secret", who: owner, path: dashboard + "/api/secret", status: 200},
 	}
 
 	logs := map[*person]*consoleLog{}
