@@ -80,7 +80,7 @@ func batchMessages(ctx context.Context, tx *Tx, orgID, batchID int64, n int) ([]
 // APIAutoReplace returns the auto-replace of the organisation's API sends
 // that name no mode: the Find → Replace table of the Auto-replace page,
 // with the mode of the API configuration, or the page's mode when that
-// is ” (or there is no configuration). One statement: every send reads
+// is empty (or there is no configuration). One statement: every send reads
 // it.
 func (db *DB) APIAutoReplace(ctx context.Context, orgID int64) (switchboard.AutoReplace, error) {
 	rows, err := db.query(ctx, `SELECT o.auto_replace, COALESCE((SELECT c.auto_replace FROM api_config c WHERE c.org_id = o.id), ''), r.find, r.replacement

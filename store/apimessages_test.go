@@ -217,7 +217,7 @@ func TestClaimMessagesFromSendAt(t *testing.T) {
 }
 
 // TestAPIAutoReplace: API sends take the mode of the API configuration,
-// or the Auto-replace page's when it is ” or there is none, with the
+// or the Auto-replace page's when it is empty or there is none, with the
 // page's table either way; another organisation's configuration does not
 // count.
 func TestAPIAutoReplace(t *testing.T) {
