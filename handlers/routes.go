@@ -192,4 +192,8 @@ func (s *Server) handleHome(c echo.Context) error {
 // apiRoutesV1 lists every route of the JSON API (handlers/api.go), each
 // needing a key unless added with apiPublicRoute.
 func (s *Server) apiRoutesV1() {
+	// Messages (handlers/apimessages.go).
+	s.apiRoute(http.MethodPost, "/messages", s.handleAPISend)
+	s.apiRoute(http.MethodGet, "/messages", s.handleAPIMessages)
+	s.apiRoute(http.MethodGet, "/messages/:id", s.handleAPIMessage)
 }
