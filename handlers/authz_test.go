@@ -474,3 +474,85 @@ func TestAuthorizationPublicRoutes(t *testing.T) {
 		}
 	}
 }
+
+// apiRouteCase says how to call one keyed route of the JSON API on a
+// fixture whose organisation has sent one message (its id fills :id).
+type apiRouteCase struct {
+	body string // a JSON body that succeeds for the organisation's key
+	// otherStatus is the answer to a key of another organisation: 404
+	// for an id of this organisation, or the route's success for one
+	// that lists or acts on the key's own organisation only.
+	otherStatus int
+}
+
+var apiRouteCases = map[string]apiRouteCase{
+	"POST /api/v1/messages":    {body: `{"to": "+37255500001", "from": "Switchboard", "text": "Hi"}`, otherStatus: http.StatusAccepted},
+	"GET /api/v1/messages":     {otherStatus: http.StatusOK},
+	"GET /api/v1/messages/:id": {otherStatus: http.StatusNotFound},
+}
+
+// TestAuthorizationAPIRoutes calls every keyed route of the JSON API
+// without a key, with a revoked key, with another organisation's key and
+// with the organisation's own, and checks the answer: only a valid key
+// opens a route, and only to its own organisation's data.
+func TestAuthorizationAPIRoutes(t *testing.T) {
+	a := newApp(t)
+	owner := a.signup("owner@example.com", "Acme")
+	other := a.signup("other@example.com", "Other")
+	a.fundOrg(owner.org, 100_000, "EE")
+	a.fundOrg(other.org, 100_000, "EE")
+	own, theirs, revoked := a.newMessagesAPI(owner.org, "Website"), a.newMessagesAPI(other.org, "Shop"), a.newMessagesAPI(owner.org, "Old")
+	if _, err := a.db.RevokeAPIKey(context.Background(), switchboard.Actor{Name: "Test"}, owner.org, revoked.keyID); err != nil {
+		t.Fatal(err)
+	}
+	res := own.send(`{"to": "+37255500002", "from": "Switchboard", "text": "Ours"}`)
+	wantStatus(t, res, http.StatusAccepted)
+	var ans sendAnswer
+	decodeInto(t, res, &ans)
+	id := itoa(ans.Data[0].ID)
+
+	for _, r := range a.srv.APIRoutes() {
+		if _, ok := apiRouteCases[r.Method+" "+r.Path]; !ok && !r.Public {
+			t.Errorf("API route %s %s has no entry in apiRouteCases: add one", r.Method, r.Path)
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range a.srv.APIRoutes() {
+		served[r.Method+" "+r.Path] = true
+	}
+	for route, rc := range apiRouteCases {
+		if !served[route] {
+			t.Errorf("apiRouteCases has %s, which the server does not have", route)
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		u := strings.ReplaceAll(pattern, ":id", id)
+		for _, who := range []string{"no key", "revoked", "other", "own"} {
+			t.Run(route+" as "+who, func(t *testing.T) {
+				var res *response
+				switch who {
+				case "no key":
+					res = (&messagesAPI{t: t, app: a}).call(method, u, rc.body)
+				case "revoked":
+					res = revoked.call(method, u, rc.body)
+				case "other":
+					res = theirs.call(method, u, rc.body)
+				case "own":
+					res = own.call(method, u, rc.body)
+				}
+				noCookie(t, res)
+				switch who {
+				case "no key", "revoked":
+					wantStatus(t, res, http.StatusUnauthorized)
+				case "other":
+					wantStatus(t, res, rc.otherStatus)
+					wantNotContains(t, res, "Ours")
+				case "own":
+					if res.status != http.StatusOK && res.status != http.StatusAccepted && res.status != http.StatusCreated && res.status != http.StatusNoContent {
+						t.Fatalf("the organisation's own key got %d\n%s", res.status, res.body)
+					}
+				}
+			})
+		}
+	}
+}
