@@ -291,3 +291,52 @@ func TestQueueAPIMessagesParallelRetries(t *testing.T) {
 		t.Errorf("balance %d, want 99500 (one debit)", bal)
 	}
 }
+
+// TestQueueAPIMessagesGroups: sends racing for a balance that covers
+// only some of them each stay whole or nothing, however they are grouped
+// into transactions: exactly as many as the money covers are queued, each
+// with its debit, its ledger line and its kept answer; the others leave
+// nothing behind, and the balance ends at zero.
+func TestQueueAPIMessagesGroups(t *testing.T) {
+	db, dsn := newDBWithPath(t)
+	owner, org := newOwner(t, db, "Ada", "Lovelace", "ada@example.com")
+	key := newAPIKey(t, db, owner, org.ID, "Website")
+	const n, covered = 30, 20
+	fund(t, dsn, org.ID, covered*500)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			idem := &store.Idempotency{Key: fmt.Sprintf("send-%d", i), RequestHash: sha256.Sum256([]byte(fmt.Sprint(i)))}
+			var queued []switchboard.Message
+			_, errs[i] = db.QueueAPIMessages(ctx, apiBatch(org.ID, key, 500, fmt.Sprintf("+3725550%04d", i)), idem, echoAnswer(&queued))
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch switchboard.ErrorCode(err) {
+		case "":
+			ok++
+		case switchboard.EPAYMENT:
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	raw := rawDB(t, dsn)
+	if ok != covered {
+		t.Errorf("%d sends went through, want %d", ok, covered)
+	}
+	for _, q := range []string{`SELECT COUNT(*) FROM messages`, `SELECT COUNT(*) FROM message_queue`, `SELECT COUNT(*) FROM ledger WHERE kind = 'spend'`,
+		`SELECT COUNT(*) FROM api_idempotency WHERE status = 202`, `SELECT COUNT(*) FROM api_idempotency`} {
+		if c := count(t, raw, q); c != covered {
+			t.Errorf("%s: %d, want %d", q, c, covered)
+		}
+	}
+	if bal, _ := db.Balance(ctx, org.ID); bal != 0 {
+		t.Errorf("balance %d, want 0", bal)
+	}
+}

@@ -48,6 +48,9 @@ type DB struct {
 	// writeStmts holds the statements of write transactions prepared on
 	// SQLite's writer connection (see Tx.prepared).
 	writeStmts sync.Map // query text → *sql.Stmt on the writer
+	// apiSends gathers the API sends waiting for SQLite's writer, to
+	// commit them together (store/apimessages.go).
+	apiSends apiSendQueue
 	// statements counts the statements run, for tests that hold a page to
 	// a fixed number of queries whatever the organisation's size.
 	statements atomic.Int64
@@ -92,7 +95,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		v.Add("_time_format", "sqlite")
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode() + extra
 	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// The writer keeps its statement journal in memory: the API's sends
+	// are committed in groups, each under a savepoint whose journal of
+	// the pages it changes went to a temporary file, a write for every
+	// page (store/apimessages.go).
+	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=temp_store(memory)"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -27,12 +27,16 @@ function setup(thread)
 end
 
 local n = 0
+local start = os.time()
 function request()
   n = n + 1
   local body = string.format('{"to": "+3725%07d", "from": "Switchboard", "text": "Your code is %04d"}', n % 10000000, n % 10000)
   local headers = nil
   if idempotency then
-    headers = {["Idempotency-Key"] = string.format("load-%d-%d-%d", os.time(), thread or 0, n)}
+    -- wrk.format takes these instead of wrk.headers: copy them.
+    headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    headers["Idempotency-Key"] = string.format("load-%d-%d-%d", start, thread or 0, n)
   end
   return wrk.format(nil, nil, headers, body)
 end
