@@ -112,13 +112,19 @@ func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64
 			full.Close()
 		}
 	}()
+	// A page's send leaves the API's two columns out (NULL): 20,000 fewer
+	// values to bind for 10,000 messages.
+	api := apiKey != nil || sendAt != nil
 	for start := 0; start < len(b.Messages); start += insertChunk {
 		chunk := b.Messages[start:min(start+insertChunk, len(b.Messages))]
 		args := make([]any, 0, len(chunk)*13)
 		for _, m := range chunk {
-			args = append(args, b.OrgID, batchID, m.From, m.To, m.Text, string(m.Encoding), m.Parts, int64(m.Price), createdBy, millis(now), millis(now), apiKey, sendAt)
+			args = append(args, b.OrgID, batchID, m.From, m.To, m.Text, string(m.Encoding), m.Parts, int64(m.Price), createdBy, millis(now), millis(now))
+			if api {
+				args = append(args, apiKey, sendAt)
+			}
 		}
-		q := insertMessagesQuery(len(chunk))
+		q := insertMessagesQuery(len(chunk), api)
 		if len(chunk) < insertChunk {
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
@@ -140,15 +146,22 @@ func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64
 	return err
 }
 
-// insertMessagesQuery is the INSERT of n messages, 13 parameters each.
-func insertMessagesQuery(n int) string {
+// insertMessagesQuery is the INSERT of n messages, 11 parameters each, or
+// 13 with the API's key and send_at.
+func insertMessagesQuery(n int, api bool) string {
 	var q strings.Builder
-	q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at, api_key_id, send_at) VALUES `)
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at`)
+	if api {
+		q.WriteString(`, api_key_id, send_at`)
+		row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	q.WriteString(`) VALUES `)
 	for i := range n {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		q.WriteString(row)
 	}
 	return q.String()
 }
