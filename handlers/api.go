@@ -69,15 +69,17 @@ func (s *Server) newAPI() *echo.Echo {
 	e.IPExtractor = s.echo.IPExtractor
 	e.Use(s.apiRequests, s.apiHeaders, limitAPIBody)
 	s.apiRouter = e
+	s.apiLimiter = newAPILimiter(s.cfg.APIRate)
 	s.apiRoutes = nil
 	s.apiRoutesV1()
 	return e
 }
 
-// apiRoute adds a route of the API that needs a key.
+// apiRoute adds a route of the API that needs a key; each request with a
+// valid key takes a token of its rate limit (handlers/apiratelimit.go).
 func (s *Server) apiRoute(method, path string, h echo.HandlerFunc) {
 	s.apiRoutes = append(s.apiRoutes, APIRoute{Method: method, Path: apiBase + path})
-	s.apiRouter.Add(method, apiBase+path, h, s.apiAuth)
+	s.apiRouter.Add(method, apiBase+path, h, s.apiAuth, s.apiRateLimit)
 }
 
 // apiPublicRoute adds a route of the API served without a key.
@@ -282,7 +284,7 @@ func (s *Server) apiError(err error, c echo.Context) {
 		}
 		for field, msg := range switchboard.Fields(err) {
 			fp := fieldProblem{Detail: msg}
-			if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+			if r.Method == http.MethodGet || r.Method == http.MethodDelete || isHeaderField(field) {
 				fp.Parameter = field
 			} else {
 				fp.Pointer = "#/" + field
@@ -306,6 +308,12 @@ func (s *Server) apiError(err error, c echo.Context) {
 		s.logger.Error("write problem", "err", err)
 	}
 }
+
+// isHeaderField reports whether a field error names a request header
+// (Idempotency-Key), which the problem names as a parameter: headers are
+// written in their canonical form, members and query parameters in lower
+// case.
+func isHeaderField(field string) bool { return field != "" && field[0] >= 'A' && field[0] <= 'Z' }
 
 // sortFieldProblems puts the field errors in a stable order.
 func sortFieldProblems(list []fieldProblem) {

@@ -26,23 +26,6 @@ import (
 // the routes the server has, and the server's real answers, successes
 // and errors, validate against it.
 
-// pendingMessagesRoutes are documented and built at the same time on
-// another branch: here they are "documented, not yet served", and their
-// cases below are skipped while the server lacks them. Remove this set
-// once the messages routes are merged: then every documented route must be
-// served.
-var pendingMessagesRoutes = map[string]bool{
-	"POST /api/v1/messages":    true,
-	"GET /api/v1/messages":     true,
-	"GET /api/v1/messages/:id": true,
-}
-
-// rateLimitPending says that the per-key rate limit (429 with
-// RateLimit-* and Retry-After) is built on another branch: while it is
-// true, a server that never answers 429 skips that case rather than
-// failing it. Set it to false once the rate limit is merged.
-const rateLimitPending = true
-
 // loadOpenAPI fetches the document from the real server, without a key,
 // and loads it with kin-openapi.
 func loadOpenAPI(t testing.TB, a *app) (*openapi3.T, []byte) {
@@ -158,13 +141,11 @@ func TestOpenAPIRoutes(t *testing.T) {
 			t.Errorf("route %s is served but not documented in handlers/openapi.json", key)
 		case needsKey == r.Public:
 			t.Errorf("route %s: the document says a key is needed: %v; the server: %v", key, needsKey, !r.Public)
-		case pendingMessagesRoutes[key]:
-			t.Errorf("route %s is served now: remove it from pendingMessagesRoutes", key)
 		}
 	}
 	var missing []string
 	for key := range documented {
-		if !served[key] && !pendingMessagesRoutes[key] {
+		if !served[key] {
 			missing = append(missing, key)
 		}
 	}
@@ -277,9 +258,6 @@ func bearerOnly(_ context.Context, in *openapi3filter.AuthenticationInput) error
 func (w *conformanceWorld) run(t *testing.T, c conformanceCase) *response {
 	t.Helper()
 	if c.route != "" && !w.servedRoutes[c.route] {
-		if pendingMessagesRoutes[c.route] {
-			t.Skipf("%s is documented but not yet served (pendingMessagesRoutes)", c.route)
-		}
 		t.Fatalf("%s is not served", c.route)
 	}
 	p := c.path
@@ -386,7 +364,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{name: "delete 204", method: "DELETE", path: "/contacts/" + own, wantStatus: 204, route: del},
 		{name: "delete 404 gone", method: "DELETE", path: "/contacts/" + own, wantStatus: 404, route: del},
 
-		// The messages routes, built on another branch (pendingMessagesRoutes).
+		// The messages routes.
 		{name: "send 202", method: "POST", path: "/messages", body: message, header: map[string]string{"Idempotency-Key": "conformance-1"}, wantStatus: 202, route: send},
 		{name: "send 202 again", method: "POST", path: "/messages", body: message, header: map[string]string{"Idempotency-Key": "conformance-1"}, wantStatus: 202, route: send},
 		{name: "send 202 list", method: "POST", path: "/messages", body: `{"to": ["+37255566677", "+37255566678"], "from": "Switchboard", "text": "Hello", "auto_replace": "full"}`, wantStatus: 202, route: send},
@@ -420,9 +398,6 @@ func TestOpenAPIAnswers(t *testing.T) {
 	for p, item := range w.doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			route := method + " /api/v1" + strings.NewReplacer("{", ":", "}", "").Replace(p)
-			if pendingMessagesRoutes[route] && !w.servedRoutes[route] {
-				continue
-			}
 			for status := range op.Responses.Map() {
 				if status == "500" || status == "429" || (route == send && status == "409") {
 					continue
@@ -469,9 +444,6 @@ func TestOpenAPIRateLimit(t *testing.T) {
 			}
 			return
 		}
-	}
-	if rateLimitPending {
-		t.Skip("no 429 after 20 requests at a rate of 2 a second: the rate limit is not on this branch yet (rateLimitPending)")
 	}
 	t.Fatal("no 429 after 20 requests at a rate of 2 a second")
 }

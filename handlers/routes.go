@@ -209,4 +209,8 @@ func (s *Server) apiRoutesV1() {
 	s.apiRoute(http.MethodPut, "/contacts/:id", s.handleAPIContactSave)
 	s.apiRoute(http.MethodDelete, "/contacts/:id", s.handleAPIContactDelete)
 	s.apiRoute(http.MethodGet, "/balance", s.handleAPIBalance)
+	// Messages (handlers/apimessages.go).
+	s.apiRoute(http.MethodPost, "/messages", s.handleAPISend)
+	s.apiRoute(http.MethodGet, "/messages", s.handleAPIMessages)
+	s.apiRoute(http.MethodGet, "/messages/:id", s.handleAPIMessage)
 }

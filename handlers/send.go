@@ -136,9 +136,30 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 			numbers = append(numbers, n)
 		}
 	}
+	unpriced := s.priceNumbers(numbers, out, p)
+	if len(unpriced) > 0 {
+		p.fields.Add("to", noPriceMessage(unpriced))
+	} else {
+		p.preview.Total = s.cfg.Currency.Format(p.total)
+	}
+	if len(rs.Invalid) == 0 && len(unpriced) == 0 && len(p.numbers) == 0 {
+		switch {
+		case len(groupIDs) > 0:
+			p.fields.Add("groups", "There is no one to send to: the groups ticked are empty, or everyone in them opted out of your messages.")
+		case rs.Entries > 0:
+			p.fields.Add("to", "Every number on the list opted out of your messages, so there is no one to send to.")
+		}
+	}
+	return p, nil
+}
+
+// priceNumbers puts into p the numbers to send to, those of numbers that
+// did not opt out (out), each with its price for p's parts, and their
+// total; it returns the numbers that have no price. Send SMS and the API
+// share it.
+func (s *Server) priceNumbers(numbers []string, out map[string]bool, p *sendPlan) (unpriced []string) {
 	p.numbers = make([]string, 0, len(numbers)-len(out))
 	p.prices = make([]switchboard.Money, 0, len(numbers)-len(out))
-	var unpriced []string
 	for _, n := range numbers {
 		if out[n] {
 			continue
@@ -154,24 +175,17 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 		p.total += cost
 	}
 	p.preview.Recipients = len(p.numbers)
-	if len(unpriced) > 0 {
-		msg := switchboard.NoPriceError(unpriced[0])
-		if len(unpriced) > 1 {
-			msg += fmt.Sprintf(" The same holds for %s more on the list.", switchboard.Plural(len(unpriced)-1, "number", "numbers"))
-		}
-		p.fields.Add("to", msg)
-	} else {
-		p.preview.Total = s.cfg.Currency.Format(p.total)
+	return unpriced
+}
+
+// noPriceMessage says that the first of the numbers has no price, and how
+// many more have none.
+func noPriceMessage(unpriced []string) string {
+	msg := switchboard.NoPriceError(unpriced[0])
+	if len(unpriced) > 1 {
+		msg += fmt.Sprintf(" The same holds for %s more on the list.", switchboard.Plural(len(unpriced)-1, "number", "numbers"))
 	}
-	if len(rs.Invalid) == 0 && len(unpriced) == 0 && len(p.numbers) == 0 {
-		switch {
-		case len(groupIDs) > 0:
-			p.fields.Add("groups", "There is no one to send to: the groups ticked are empty, or everyone in them opted out of your messages.")
-		case rs.Entries > 0:
-			p.fields.Add("to", "Every number on the list opted out of your messages, so there is no one to send to.")
-		}
-	}
-	return p, nil
+	return msg
 }
 
 // planMessage reads the Message as typed into p: the text as it leaves
@@ -179,6 +193,17 @@ func (s *Server) planSend(ctx context.Context, m *switchboard.Membership, values
 // parts, the preview's first facts, and what is wrong with it in
 // p.fields["message"]. Send SMS and campaigns share it.
 func (s *Server) planMessage(ctx context.Context, orgID int64, typed string, p *sendPlan) error {
+	ar, err := s.db.AutoReplace(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	planText(typed, ar, p)
+	return nil
+}
+
+// planText is planMessage with the auto-replace to apply, ar: the API
+// reads its own (the API configuration's mode).
+func planText(typed string, ar switchboard.AutoReplace, p *sendPlan) {
 	// Browsers send a textarea's line breaks as CR LF; a phone shows one
 	// line break, and GSM-7 would count two characters for it.
 	message := strings.ReplaceAll(typed, "\r\n", "\n")
@@ -194,10 +219,6 @@ func (s *Server) planMessage(ctx context.Context, orgID int64, typed string, p *
 		p.fields.Add("message", "The message holds control characters that cannot be sent. Type it again, or paste it as plain text.")
 		message = ""
 	}
-	ar, err := s.db.AutoReplace(ctx, orgID)
-	if err != nil {
-		return err
-	}
 	p.text = sms.Apply(message, ar)
 	p.count = sms.Encode(p.text)
 	if strings.TrimSpace(p.text) == "" && strings.TrimSpace(message) != "" {
@@ -209,7 +230,6 @@ func (s *Server) planMessage(ctx context.Context, orgID int64, typed string, p *
 	}
 	p.preview = views.SendPreview{Encoding: p.count.Encoding, Characters: p.count.Characters, Parts: p.count.Parts, PerPart: p.count.PerPart,
 		Text: p.text, Replaced: p.text != message}
-	return nil
 }
 
 // sendPage builds the Send SMS page around the form.

@@ -90,8 +90,9 @@ type Server struct {
 	orgRoutes []OrgRoute
 
 	// The JSON API's own Echo (handlers/api.go) and its routes.
-	apiRouter *echo.Echo
-	apiRoutes []APIRoute
+	apiRouter  *echo.Echo
+	apiRoutes  []APIRoute
+	apiLimiter *apiLimiter
 }
 
 // DefaultAPIRate is how many requests a second an API key may make when
@@ -200,7 +201,7 @@ func singleJoin(base, path string) string {
 }
 
 // StartBackground runs the server's housekeeping (deleting expired
-// sessions) and its queue of background jobs until ctx is done; then the
+// sessions and Idempotency-Key answers) and its queue of background jobs until ctx is done; then the
 // jobs already queued are finished (see WaitBackground).
 func (s *Server) StartBackground(ctx context.Context) {
 	go s.runJobs(ctx)
@@ -214,6 +215,10 @@ func (s *Server) StartBackground(ctx context.Context) {
 			case <-t.C:
 				if err := s.db.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
 					s.logger.Error("delete expired sessions", "err", err)
+				}
+				// Idempotency-Key answers past 24 hours are ignored already.
+				if _, err := s.db.DeleteExpiredAnswers(ctx); err != nil && ctx.Err() == nil {
+					s.logger.Error("delete expired Idempotency-Key answers", "err", err)
 				}
 			}
 		}

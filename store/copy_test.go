@@ -394,8 +394,17 @@ func fillAPI(tb testing.TB, db *store.DB, orgID int64, owner *switchboard.Profil
 		}
 	}
 	must(tb, db.SaveAPIConfig(ctx, actorOf(owner), &switchboard.APIConfig{OrgID: orgID, ReportURL: "https://example.com/reports", AutoReplace: switchboard.AutoReplaceFull}))
-	must(tb, db.ExecForTest(ctx, `INSERT INTO api_idempotency (org_id, idem_key, request_hash, status, body, created_at) VALUES (?, 'retry-1', ?, 202, '{}', 1)`, orgID, []byte{1, 2, 3}))
-	must(tb, db.ExecForTest(ctx, `UPDATE messages SET api_key_id = (SELECT MIN(id) FROM api_keys), send_at = created_at + 60000 WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
+	// A message sent with the key and a send_at, its answer kept under
+	// an Idempotency-Key.
+	keys, err := db.ListAPIKeys(ctx, orgID)
+	must(tb, err)
+	sendAt := t0.Add(time.Minute)
+	_, err = db.QueueAPIMessages(ctx, store.Batch{OrgID: orgID, Actor: switchboard.Actor{Name: "API key Website", APIKeyID: keys[1].ID}, Currency: "EUR",
+		Description: "1 message", APIKeyID: keys[1].ID, SendAt: &sendAt, Messages: []switchboard.Message{oneMessage("+37255500003", 500)}},
+		&store.Idempotency{Key: "retry-1", RequestHash: [32]byte{1, 2, 3}}, func([]switchboard.Message) (store.Answer, error) {
+			return store.Answer{Status: 202, Body: []byte(`{"data":[]}`)}, nil
+		})
+	must(tb, err)
 	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
 }
 

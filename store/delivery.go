@@ -91,9 +91,14 @@ func (db *DB) ClaimMessages(ctx context.Context, now time.Time, limit int) ([]sw
 		}
 		slices.Sort(ids)
 		// The messages themselves, in the same transaction: one query for
-		// the whole claim rather than one per message.
+		// the whole claim rather than one per message. CreatedAt is when
+		// the message was due to leave, its send_at when an API send asked
+		// for a time, else when it was queued: the worker's give-up clock
+		// starts there, so a message scheduled for next week that meets an
+		// outage then is retried as long as one queued then would be, not
+		// given up at once for being a week old.
 		return queueChunks(ids, func(chunk []int64) error {
-			rows, err := tx.QueryContext(ctx, `SELECT id, org_id, batch_id, sender, recipient, body, encoding, parts, price, status, created_at, status_at
+			rows, err := tx.QueryContext(ctx, `SELECT id, org_id, batch_id, sender, recipient, body, encoding, parts, price, status, COALESCE(send_at, created_at), status_at
 				FROM messages WHERE id IN (`+queueMarks(len(chunk))+`)`, queueIDArgs(chunk)...)
 			if err != nil {
 				return err

@@ -42,22 +42,24 @@ const messageClockSkew = 5 * time.Minute
 // historyColumns are the columns of a message, in the order scanHistoryRow
 // reads them.
 const historyColumns = `id, batch_id, sender, recipient, body, encoding, parts, price, status, error, refunded,
-	COALESCE(created_by, 0), created_at, sent_at, status_at`
+	COALESCE(created_by, 0), created_at, sent_at, status_at, COALESCE(api_key_id, 0), send_at`
 
 // exportColumns are the columns the export needs, in the order
 // scanExportRow reads them: each column read costs a conversion (and a
 // string, for text) per message, and a million messages are read at a
 // time.
-const exportColumns = `id, sender, recipient, body, parts, price, status, error, created_at`
+const exportColumns = `id, sender, recipient, body, parts, price, status, error, created_at, COALESCE(api_key_id, 0), send_at`
 
 // scanExportRow reads one message of exportColumns into m.
 func scanExportRow(rows interface{ Scan(...any) error }, orgID int64, m *switchboard.Message) error {
 	var status string
 	var price, created int64
-	if err := rows.Scan(&m.ID, &m.From, &m.To, &m.Text, &m.Parts, &price, &status, &m.Error, &created); err != nil {
+	var sendAt sql.NullInt64
+	if err := rows.Scan(&m.ID, &m.From, &m.To, &m.Text, &m.Parts, &price, &status, &m.Error, &created, &m.APIKeyID, &sendAt); err != nil {
 		return err
 	}
 	m.OrgID, m.Status, m.Price, m.CreatedAt = orgID, switchboard.MessageStatus(status), switchboard.Money(price), fromMillis(created)
+	m.SendAt = fromNullMillis(sendAt)
 	return nil
 }
 
@@ -65,11 +67,12 @@ func scanExportRow(rows interface{ Scan(...any) error }, orgID int64, m *switchb
 func scanHistoryRow(rows interface{ Scan(...any) error }, orgID int64, m *switchboard.Message) error {
 	var encoding, status string
 	var price, created, statusAt int64
-	var sent sql.NullInt64
+	var sent, sendAt sql.NullInt64
 	if err := rows.Scan(&m.ID, &m.BatchID, &m.From, &m.To, &m.Text, &encoding, &m.Parts, &price, &status, &m.Error, &m.Refunded,
-		&m.CreatedBy, &created, &sent, &statusAt); err != nil {
+		&m.CreatedBy, &created, &sent, &statusAt, &m.APIKeyID, &sendAt); err != nil {
 		return err
 	}
+	m.SendAt = fromNullMillis(sendAt)
 	m.OrgID = orgID
 	m.Encoding, m.Status, m.Price = switchboard.Encoding(encoding), switchboard.MessageStatus(status), switchboard.Money(price)
 	m.CreatedAt, m.SentAt, m.StatusAt = fromMillis(created), fromNullMillis(sent), fromMillis(statusAt)
@@ -239,7 +242,8 @@ func (db *DB) ListMessages(ctx context.Context, orgID int64, f MessageFilter, be
 // StreamMessages calls fn with every message of the organisation under
 // the filter, newest first, reading them HistoryChunk at a time (see
 // HistoryChunk), for the CSV export. Only the fields the history shows are
-// filled: ID, From, To, Text, Parts, Price, Status, Error and CreatedAt.
+// filled: ID, From, To, Text, Parts, Price, Status, Error, CreatedAt,
+// APIKeyID and SendAt.
 // fn must not keep the message: its memory is used again for the next
 // chunk. An error from fn stops the stream and is returned.
 func (db *DB) StreamMessages(ctx context.Context, orgID int64, f MessageFilter, fn func(*switchboard.Message) error) error {

@@ -20,9 +20,16 @@ type Batch struct {
 	// Description is the ledger line's text ("3 messages from Acme").
 	Description string
 	Currency    switchboard.Currency
+	// APIKeyID is the API key that sent the batch (0 for the pages and
+	// campaigns): History and the audit name it.
+	APIKeyID int64
+	// SendAt is when an API send asked its messages to leave: their queue
+	// rows are due then, and the delivery worker sends them at that time.
+	// nil sends them at once.
+	SendAt *time.Time
 }
 
-// insertChunk is how many messages one INSERT statement writes: 10
+// insertChunk is how many messages one INSERT statement writes: 13
 // parameters each stay far below both engines' limits (SQLite 32,766,
 // PostgreSQL 65,535), and fewer statements make a send to 10,000
 // recipients fast.
@@ -81,8 +88,18 @@ func (db *DB) queueMessages(ctx context.Context, tx *Tx, b Batch, now time.Time)
 // insertMessages writes the batch's messages and their delivery queue
 // rows. Each engine has its fastest way for a send to 10,000 recipients.
 func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64, createdBy any, now time.Time) error {
+	// The API's key and send_at are the same for every message of the
+	// batch; the queue rows are due at send_at when there is one.
+	var apiKey, sendAt any
+	due := now
+	if b.APIKeyID != 0 {
+		apiKey = b.APIKeyID
+	}
+	if b.SendAt != nil {
+		sendAt, due = millis(*b.SendAt), *b.SendAt
+	}
 	if db.pg {
-		return insertMessagesPostgres(ctx, tx, b, batchID, createdBy, now)
+		return insertMessagesPostgres(ctx, tx, b, batchID, createdBy, apiKey, sendAt, now, due)
 	}
 	// SQLite: multi-row INSERTs of insertChunk messages through one
 	// statement prepared for the transaction, rather than a statement of
@@ -95,13 +112,19 @@ func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64
 			full.Close()
 		}
 	}()
+	// A page's send leaves the API's two columns out (NULL): 20,000 fewer
+	// values to bind for 10,000 messages.
+	api := apiKey != nil || sendAt != nil
 	for start := 0; start < len(b.Messages); start += insertChunk {
 		chunk := b.Messages[start:min(start+insertChunk, len(b.Messages))]
-		args := make([]any, 0, len(chunk)*11)
+		args := make([]any, 0, len(chunk)*13)
 		for _, m := range chunk {
 			args = append(args, b.OrgID, batchID, m.From, m.To, m.Text, string(m.Encoding), m.Parts, int64(m.Price), createdBy, millis(now), millis(now))
+			if api {
+				args = append(args, apiKey, sendAt)
+			}
 		}
-		q := insertMessagesQuery(len(chunk))
+		q := insertMessagesQuery(len(chunk), api)
 		if len(chunk) < insertChunk {
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
@@ -119,19 +142,26 @@ func (db *DB) insertMessages(ctx context.Context, tx *Tx, b Batch, batchID int64
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM messages WHERE batch_id = ?`, millis(now), batchID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM messages WHERE batch_id = ?`, millis(due), batchID)
 	return err
 }
 
-// insertMessagesQuery is the INSERT of n messages, 11 parameters each.
-func insertMessagesQuery(n int) string {
+// insertMessagesQuery is the INSERT of n messages, 11 parameters each, or
+// 13 with the API's key and send_at.
+func insertMessagesQuery(n int, api bool) string {
 	var q strings.Builder
-	q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at) VALUES `)
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	q.WriteString(`INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at`)
+	if api {
+		q.WriteString(`, api_key_id, send_at`)
+		row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	q.WriteString(`) VALUES `)
 	for i := range n {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		q.WriteString(row)
 	}
 	return q.String()
 }
@@ -141,7 +171,7 @@ func insertMessagesQuery(n int) string {
 // arrays, unnested on the server, and the queue rows are made from the ids
 // the INSERT returns. Multi-row VALUES of 5,500 parameters took three
 // times as long for 10,000 messages (400 ms against 130 ms).
-func insertMessagesPostgres(ctx context.Context, tx *Tx, b Batch, batchID int64, createdBy any, now time.Time) error {
+func insertMessagesPostgres(ctx context.Context, tx *Tx, b Batch, batchID int64, createdBy, apiKey, sendAt any, now, due time.Time) error {
 	n := len(b.Messages)
 	senders, recipients, bodies, encodings := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	parts, prices := make([]int64, n), make([]int64, n)
@@ -150,10 +180,10 @@ func insertMessagesPostgres(ctx context.Context, tx *Tx, b Batch, batchID int64,
 		parts[i], prices[i] = int64(m.Parts), int64(m.Price)
 	}
 	_, err := tx.ExecContext(ctx, `WITH m AS (
-			INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at)
-			SELECT ?, ?, s, r, t, e, p, c, ?::bigint, ?, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(s, r, t, e, p, c)
+			INSERT INTO messages (org_id, batch_id, sender, recipient, body, encoding, parts, price, created_by, created_at, status_at, api_key_id, send_at)
+			SELECT ?, ?, s, r, t, e, p, c, ?::bigint, ?, ?, ?::bigint, ?::bigint FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(s, r, t, e, p, c)
 			RETURNING id)
 		INSERT INTO message_queue (message_id, next_attempt_at) SELECT id, ? FROM m`,
-		b.OrgID, batchID, createdBy, millis(now), millis(now), senders, recipients, bodies, encodings, parts, prices, millis(now))
+		b.OrgID, batchID, createdBy, millis(now), millis(now), apiKey, sendAt, senders, recipients, bodies, encodings, parts, prices, millis(due))
 	return err
 }

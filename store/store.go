@@ -45,6 +45,12 @@ type DB struct {
 	// pg is true on PostgreSQL, where write and read are one pool.
 	pg    bool
 	stmts sync.Map // query text → *sql.Stmt on the read pool
+	// writeStmts holds the statements of write transactions prepared on
+	// SQLite's writer connection (see Tx.prepared).
+	writeStmts sync.Map // query text → *sql.Stmt on the writer
+	// apiSends gathers the API sends waiting for SQLite's writer, to
+	// commit them together (store/apimessages.go).
+	apiSends apiSendQueue
 	// statements counts the statements run, for tests that hold a page to
 	// a fixed number of queries whatever the organisation's size.
 	statements atomic.Int64
@@ -89,7 +95,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		v.Add("_time_format", "sqlite")
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode() + extra
 	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// The writer keeps its statement journal in memory: the API's sends
+	// are committed in groups, each under a savepoint whose journal of
+	// the pages it changes went to a temporary file, a write for every
+	// page (store/apimessages.go).
+	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=temp_store(memory)"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -233,6 +243,7 @@ func (db *DB) Broken() error {
 func (db *DB) Close() error {
 	var errs []error
 	db.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
+	db.writeStmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
 	if db.read != nil { // on PostgreSQL, the one pool
 		errs = append(errs, db.read.Close())
 	}
@@ -372,8 +383,14 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if err := fn(&Tx{tx: tx, db: db}); err != nil {
+	t := &Tx{tx: tx, db: db}
+	defer func() {
+		tx.Rollback()
+		if len(t.missed) > 0 {
+			db.prepareMissed(ctx, t.missed)
+		}
+	}()
+	if err := fn(t); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -67,7 +67,15 @@ func main() {
 	serve := flag.Bool("serve", false, "only seed and serve for the duration, printing wrk command lines for the page")
 	page := flag.String("page", "members", "the page to load: dashboard, members, deep, search-common, search-rare, search-late, search-short or search-none")
 	floor := flag.Bool("floor", false, "also serve the floor, a bare members page, on another port, and load or print it too")
+	apiSeed := flag.String("api-seed", "", "only make this database (a file or postgres:// URL) ready for the API load test (api.lua) and print its key")
 	flag.Parse()
+	if *apiSeed != "" {
+		if err := seedAPI(*apiSeed); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if _, ok := pages[*page]; !ok {
 		fmt.Fprintf(os.Stderr, "switchboard-load: unknown page %q\n", *page)
 		os.Exit(2)
