@@ -104,7 +104,6 @@ type messagePage struct {
 	NextCursor *string       `json:"next_cursor"`
 }
 
-
 // readAnswer reads res's JSON body into v, failing the test when it is not.
 func readAnswer(t testing.TB, res *response, v any) {
 	t.Helper()
