@@ -196,6 +196,12 @@ func TestAPISendAccepted(t *testing.T) {
 		if n := a.rows(`SELECT COUNT(*) FROM ledger WHERE org_id = ? AND kind = 'spend' AND description LIKE '1 message from Switchboard through API key Website (sb_live_%'`, owner.org); n != 1 {
 			t.Errorf("no ledger line naming the key")
 		}
+		// So does History, beside the message's From.
+		page := owner.get("/orgs/" + itoa(owner.org) + "/history")
+		wantStatus(t, page, http.StatusOK)
+		if !strings.Contains(page.body, "API key Website ("+api.key[:switchboard.APIKeyShown]+"…)") {
+			t.Errorf("History does not say which key sent the message:\n%s", page.body)
+		}
 	})
 
 	t.Run("a list, with a duplicate and a number that opted out", func(t *testing.T) {
