@@ -74,21 +74,28 @@ type APIKey struct {
 	RevokedAt  *time.Time
 }
 
-// MaxAPIKeyName is the longest Name of a key.
-const MaxAPIKeyName = 100
+// MaxAPIKeyName is the longest Name of a key: a name as any other
+// (ValidateName).
+const MaxAPIKeyName = MaxNameLength
 
-// Validate checks the key's Name.
+// Validate checks the key's Name with the rules of every name
+// (ValidateName), in a key's words when it is empty or too long.
 func (k *APIKey) Validate() error {
 	k.Name = strings.TrimSpace(k.Name)
 	f := FieldErrors{}
 	switch {
 	case k.Name == "":
 		f.Add("name", "Enter a name, so that you know later where the key is used (\"Website\", \"Billing system\").")
-	case !utf8.ValidString(k.Name) || utf8.RuneCountInString(k.Name) > MaxAPIKeyName || strings.ContainsFunc(k.Name, isControl):
+	case utf8.RuneCountInString(k.Name) > MaxAPIKeyName:
 		f.Add("name", "A name is at most 100 characters, without line breaks.")
 	}
+	ValidateName(f, "name", "a name", k.Name)
 	return f.Err()
 }
+
+// Label names the key wherever people read who did something with it: the
+// audit log, the ledger, History ("API key Website (sb_live_AbCd…)").
+func (k *APIKey) Label() string { return "API key " + k.Name + " (" + k.Prefix + "…)" }
 
 // Revoked reports whether the key was revoked.
 func (k *APIKey) Revoked() bool { return k.RevokedAt != nil }
@@ -135,7 +142,7 @@ func (c *APIConfig) Validate(allowLoopback bool) error {
 // reportURLProblem says what is wrong with a delivery-report URL, or "".
 func reportURLProblem(raw string, allowLoopback bool) string {
 	const want = "Enter the https:// address where the reports should be POSTed, like https://example.com/sms/reports."
-	if len(raw) > MaxReportURL || !utf8.ValidString(raw) || strings.ContainsFunc(raw, isControl) {
+	if len(raw) > MaxReportURL || !utf8.ValidString(raw) || strings.ContainsFunc(raw, isLineBreakOrControl) {
 		return want
 	}
 	u, err := url.Parse(raw)
@@ -172,6 +179,3 @@ func IsLoopbackHost(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// isControl reports whether r is a control character.
-func isControl(r rune) bool { return r < ' ' || r == 0x7F || (r >= 0x80 && r < 0xA0) }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,19 +101,11 @@ func (s *Server) apiRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := s.apiRecover(c, next); err != nil {
 			s.apiError(err, c)
 		}
-		ctx := c.Request().Context()
-		if !s.logger.Enabled(ctx, slog.LevelInfo) {
-			return nil
-		}
-		attrs := [...]slog.Attr{slog.String("id", id), slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request())),
-			slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
-			slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.String("ip", c.RealIP()), {}}
-		n := len(attrs) - 1
+		var who slog.Attr
 		if caller := apiCaller(c); caller != nil {
-			attrs[n] = slog.Int64("api_key", caller.Key.ID)
-			n++
+			who = slog.Int64("api_key", caller.Key.ID)
 		}
-		s.logger.LogAttrs(ctx, slog.LevelInfo, "api request", attrs[:n]...)
+		s.logAccess(c, "api request", id, start, who)
 		return nil
 	}
 }
@@ -291,7 +284,8 @@ func (s *Server) apiError(err error, c echo.Context) {
 			}
 			p.Errors = append(p.Errors, fp)
 		}
-		sortFieldProblems(p.Errors)
+		// A stable order: the map of field errors has none.
+		slices.SortFunc(p.Errors, func(a, b fieldProblem) int { return strings.Compare(a.Pointer+a.Parameter, b.Pointer+b.Parameter) })
 	}
 	p.Title = http.StatusText(p.Status)
 	if p.Status == http.StatusUnauthorized {
@@ -314,15 +308,6 @@ func (s *Server) apiError(err error, c echo.Context) {
 // written in their canonical form, members and query parameters in lower
 // case.
 func isHeaderField(field string) bool { return field != "" && field[0] >= 'A' && field[0] <= 'Z' }
-
-// sortFieldProblems puts the field errors in a stable order.
-func sortFieldProblems(list []fieldProblem) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].Pointer+list[j].Parameter < list[j-1].Pointer+list[j-1].Parameter; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
-}
 
 // writeProblem writes p with its status.
 func writeProblem(c echo.Context, p problem) error {

@@ -28,8 +28,14 @@ type keyClient struct {
 // a client that sends it.
 func newKeyClient(t testing.TB, a *app, org int64) *keyClient {
 	t.Helper()
+	return newNamedKeyClient(t, a, org, "Test key")
+}
+
+// newNamedKeyClient is newKeyClient with a key named name.
+func newNamedKeyClient(t testing.TB, a *app, org int64, name string) *keyClient {
+	t.Helper()
 	plain, hash := switchboard.NewAPIKey()
-	k := &switchboard.APIKey{OrgID: org, Name: "Test key"}
+	k := &switchboard.APIKey{OrgID: org, Name: name}
 	if err := a.db.CreateAPIKey(context.Background(), switchboard.Actor{Name: "Test"}, k, hash, plain[:switchboard.APIKeyShown]); err != nil {
 		t.Fatal(err)
 	}

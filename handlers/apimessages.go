@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,7 @@ func (s *Server) handleAPISend(c echo.Context) error {
 		msgs[i] = switchboard.Message{From: plan.from, To: n, Text: plan.text, Encoding: plan.count.Encoding, Parts: plan.count.Parts, Price: plan.prices[i]}
 	}
 	batch := store.Batch{OrgID: caller.Org.ID, Actor: caller.Actor(c.RealIP()), Messages: msgs, Currency: s.cfg.Currency,
-		Description: switchboard.Plural(len(msgs), "message", "messages") + " from " + plan.from + " through API key " + caller.Key.Name + " (" + caller.Key.Prefix + "…)",
+		Description: switchboard.Plural(len(msgs), "message", "messages") + " from " + plan.from + " through " + caller.Key.Label(),
 		APIKeyID:    caller.Key.ID, SendAt: plan.sendAt}
 	answer, err := s.db.QueueAPIMessages(ctx, batch, idem, func(queued []switchboard.Message) (store.Answer, error) {
 		out := apiSendAnswer{Data: make([]apiMessage, len(queued)), LeftOut: leftOut}
@@ -508,22 +509,32 @@ func apiBound(v string, until bool) (time.Time, bool) {
 }
 
 // keyPrefixes returns the first characters of the keys that sent the
-// messages, by key id, read once for the page (revoked keys too).
+// messages, by key id (see apiKeysOf).
 func (s *Server) keyPrefixes(c echo.Context, caller *store.APICaller, list []switchboard.Message) (map[int64]string, error) {
 	prefixes := map[int64]string{caller.Key.ID: caller.Key.Prefix}
-	for _, m := range list {
-		if _, ok := prefixes[m.APIKeyID]; m.APIKeyID != 0 && !ok {
-			keys, err := s.db.ListAPIKeys(c.Request().Context(), caller.Org.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range keys {
-				prefixes[k.ID] = k.Prefix
-			}
-			break
-		}
+	keys, err := s.apiKeysOf(c.Request().Context(), caller.Org.ID, list, caller.Key.ID)
+	for id, k := range keys {
+		prefixes[id] = k.Prefix
 	}
-	return prefixes, nil
+	return prefixes, err
+}
+
+// apiKeysOf returns the organisation's keys by id, revoked ones too, read
+// once for a page of messages, and only when one of them was sent with a
+// key other than known (0 for none): most pages were sent from the panel.
+func (s *Server) apiKeysOf(ctx context.Context, orgID int64, list []switchboard.Message, known int64) (map[int64]switchboard.APIKey, error) {
+	if !slices.ContainsFunc(list, func(m switchboard.Message) bool { return m.APIKeyID != 0 && m.APIKeyID != known }) {
+		return nil, nil
+	}
+	all, err := s.db.ListAPIKeys(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make(map[int64]switchboard.APIKey, len(all))
+	for _, k := range all {
+		keys[k.ID] = k
+	}
+	return keys, nil
 }
 
 var errNoMessage = switchboard.Errorf(switchboard.ENOTFOUND, "This message does not exist, or you do not have access to it.")

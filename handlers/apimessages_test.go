@@ -17,54 +17,26 @@ import (
 	"switchboard/handlers"
 )
 
-// messagesAPI calls the JSON API as a program of an organisation does:
-// no cookies, the key in the Authorization header.
-type messagesAPI struct {
-	t   testing.TB
-	app *app
-	org int64
-	// key is the plain key sent, "" for none; keyID its id.
-	key   string
-	keyID int64
-}
+// messagesAPI calls the JSON API as a program of an organisation does
+// (a keyClient), with whole paths and extra headers.
+type messagesAPI struct{ *keyClient }
 
-// newMessagesAPI creates an API key of the organisation through the store
-// and returns a caller with it.
+// newMessagesAPI creates an API key of the organisation named name
+// through the store and returns a caller with it.
 func (a *app) newMessagesAPI(org int64, name string) *messagesAPI {
 	a.t.Helper()
-	plain, hash := switchboard.NewAPIKey()
-	k := &switchboard.APIKey{OrgID: org, Name: name}
-	if err := a.db.CreateAPIKey(context.Background(), switchboard.Actor{Name: "Test"}, k, hash, plain[:switchboard.APIKeyShown]); err != nil {
-		a.t.Fatal(err)
-	}
-	return &messagesAPI{t: a.t, app: a, org: org, key: plain, keyID: k.ID}
+	return &messagesAPI{newNamedKeyClient(a.t, a, org, name)}
 }
 
-// call sends a request with the key (if any), a JSON body (if not ""),
-// and headers given as name, value pairs.
+// call sends a request to path (under /api/v1) with the key (if any), a
+// JSON body (if not ""), and headers given as name, value pairs.
 func (m *messagesAPI) call(method, path, body string, header ...string) *response {
 	m.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, m.app.ts.URL+path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if m.key != "" {
-		req.Header.Set("Authorization", "Bearer "+m.key)
-	}
+	r := m.request(method, strings.TrimPrefix(path, "/api/v1"), body)
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		r.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		m.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return &response{status: res.StatusCode, body: string(b), header: res.Header, location: res.Header.Get("Location")}
+	return m.keyClient.send(r)
 }
 
 func (m *messagesAPI) send(body string, header ...string) *response {
@@ -278,7 +250,7 @@ func TestAPISendAccepted(t *testing.T) {
 func TestAPIUnauthorized(t *testing.T) {
 	a, owner, api, _ := apiWorld(t)
 	body := `{"to": "+37255500001", "from": "Switchboard", "text": "Hi"}`
-	bare := &messagesAPI{t: t, app: a}
+	bare := &messagesAPI{&keyClient{t: t, a: a, hc: http.DefaultClient}}
 	for _, c := range []struct {
 		name, auth, path string
 	}{

@@ -198,24 +198,16 @@ func (s *Server) handleHistory(c echo.Context) error {
 	loc := zoneOf(c)
 	page.Next = next
 	page.Messages = make([]views.HistoryRow, len(list))
-	var keys map[int64]string // the names of the keys that sent some, read once
+	keys, err := s.apiKeysOf(ctx, m.Org.ID, list, 0)
+	if err != nil {
+		return err
+	}
 	for i, msg := range list {
 		page.Messages[i] = views.HistoryRow{ID: msg.ID, Date: msg.CreatedAt.In(loc).Format("2 Jan 2006 15:04"), From: msg.From, To: msg.To, Text: msg.Text,
 			Parts: msg.Parts, Price: s.cfg.Currency.Format(msg.Price), Status: msg.Status, Error: msg.Error}
-		if msg.APIKeyID == 0 {
-			continue
+		if k, ok := keys[msg.APIKeyID]; ok {
+			page.Messages[i].Via = k.Label()
 		}
-		if keys == nil {
-			all, err := s.db.ListAPIKeys(ctx, m.Org.ID)
-			if err != nil {
-				return err
-			}
-			keys = make(map[int64]string, len(all))
-			for _, k := range all {
-				keys[k.ID] = "API key " + k.Name + " (" + k.Prefix + "…)"
-			}
-		}
-		page.Messages[i].Via = keys[msg.APIKeyID]
 	}
 	return s.render(c, http.StatusOK, views.History(page))
 }

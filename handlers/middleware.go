@@ -94,23 +94,34 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := next(c); err != nil {
 			s.handleError(err, c)
 		}
-		ctx := c.Request().Context()
-		if !s.logger.Enabled(ctx, slog.LevelInfo) {
-			return nil
+		var who slog.Attr
+		if p := switchboard.ProfileFromContext(c.Request().Context()); p != nil {
+			who = slog.Int64("profile", p.ID)
 		}
-		// Typed attributes, in an array on the stack: the same line as
-		// Info with key-value pairs, without boxing each value.
-		attrs := [...]slog.Attr{slog.String("id", id), slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request())),
-			slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
-			slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.String("ip", c.RealIP()), {}}
-		n := len(attrs) - 1
-		if p := switchboard.ProfileFromContext(ctx); p != nil {
-			attrs[n] = slog.Int64("profile", p.ID)
-			n++
-		}
-		s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+		s.logAccess(c, "request", id, start, who)
 		return nil
 	}
+}
+
+// logAccess writes the access log line of a request that began at start
+// with the id given, once its answer is sent; who names the caller (the
+// profile, the API key) unless it is empty. The pages and the JSON API
+// write the same line.
+func (s *Server) logAccess(c echo.Context, msg, id string, start time.Time, who slog.Attr) {
+	ctx := c.Request().Context()
+	if !s.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Typed attributes, in an array on the stack: the same line as Info
+	// with key-value pairs, without boxing each value.
+	attrs := [...]slog.Attr{slog.String("id", id), slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request())),
+		slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+		slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.String("ip", c.RealIP()), who}
+	n := len(attrs)
+	if who.Key == "" {
+		n--
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs[:n]...)
 }
 
 // tokenRoutes are the routes whose path holds a token from an email: the

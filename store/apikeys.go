@@ -127,7 +127,7 @@ type APICaller struct {
 
 // Actor is the caller as the audit log and the ledger name it.
 func (c *APICaller) Actor(ip string) switchboard.Actor {
-	return switchboard.Actor{Name: "API key " + c.Key.Name + " (" + c.Key.Prefix + "…)", IP: ip, APIKeyID: c.Key.ID}
+	return switchboard.Actor{Name: c.Key.Label(), IP: ip, APIKeyID: c.Key.ID}
 }
 
 // AuthenticateAPIKey returns the caller whose key has hash, read from the
