@@ -21,7 +21,17 @@ type Organisation struct {
 	// OwnerOnlyMembers switches the Members section to owner-only.
 	OwnerOnlyMembers bool
 	CreatedAt        time.Time
+
+	// ParentID is, for a subaccount, the organisation that funds it (0
+	// for every other organisation); ParentName is its name and
+	// SubaccountStatus where the subaccount is in its life.
+	ParentID         int64
+	ParentName       string
+	SubaccountStatus SubaccountStatus
 }
+
+// IsSubaccount reports whether the organisation is a subaccount of another.
+func (o *Organisation) IsSubaccount() bool { return o != nil && o.ParentID != 0 }
 
 // Validate checks the organisation's details.
 func (o *Organisation) Validate() error {
@@ -82,6 +92,9 @@ func (m *Membership) Can(p Permission) bool {
 	if p == PermMembers && m.Org.OwnerOnlyMembers && m.Member.Role.Kind != RoleOwner {
 		return false
 	}
+	if m.Org.IsSubaccount() && SubaccountRefuses(p) {
+		return false
+	}
 	return m.Member.Role.Can(p)
 }
 
@@ -117,11 +130,15 @@ type OrgSummary struct {
 	Role Role
 	// OwnerOnlyMembers is needed to say which sections the role reaches.
 	OwnerOnlyMembers bool
+	// ParentID and ParentName are set for a subaccount: the switcher marks
+	// it as a subaccount of its parent.
+	ParentID   int64
+	ParentName string
 }
 
 // Can reports whether my role there allows p.
 func (o OrgSummary) Can(p Permission) bool {
-	m := Membership{Org: &Organisation{OwnerOnlyMembers: o.OwnerOnlyMembers}, Member: &Member{Role: o.Role}}
+	m := Membership{Org: &Organisation{OwnerOnlyMembers: o.OwnerOnlyMembers, ParentID: o.ParentID}, Member: &Member{Role: o.Role}}
 	return m.Can(p)
 }
 

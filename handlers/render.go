@@ -76,7 +76,8 @@ func (s *Server) chromeContext(c echo.Context) (context.Context, error) {
 		if m := c.Request().Method; ok && (m == http.MethodGet || m == http.MethodHead) {
 			ch.Orgs = make([]switchboard.OrgSummary, len(list))
 			for i, m := range list {
-				ch.Orgs[i] = switchboard.OrgSummary{ID: m.Org.ID, Name: m.Org.Name, Role: m.Member.Role, OwnerOnlyMembers: m.Org.OwnerOnlyMembers}
+				ch.Orgs[i] = switchboard.OrgSummary{ID: m.Org.ID, Name: m.Org.Name, Role: m.Member.Role, OwnerOnlyMembers: m.Org.OwnerOnlyMembers,
+					ParentID: m.Org.ParentID, ParentName: m.Org.ParentName}
 			}
 		} else {
 			orgs, err := s.db.ListMemberships(ctx, ch.Profile.ID)

@@ -90,6 +90,7 @@ func fillEveryTable(tb testing.TB, db *store.DB) (*switchboard.Profile, *switchb
 	must(tb, err)
 	fillRaw(tb, db, org.ID, owner.ID, group.ID)
 	fillAPI(tb, db, org.ID, owner)
+	fillSubaccounts(tb, db, org.ID, owner)
 	token := "a session token of the test"
 	must(tb, db.Sessions().CommitCtx(ctx, token, []byte("session\x00data"), t0.Add(time.Hour)))
 	return owner, org, token
@@ -406,6 +407,22 @@ func fillAPI(tb testing.TB, db *store.DB, orgID int64, owner *switchboard.Profil
 		})
 	must(tb, err)
 	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE id = (SELECT MIN(id) FROM messages WHERE org_id = ?)`, orgID))
+}
+
+// fillSubaccounts gives rows to the tables of issue 12: a subaccount of
+// the organisation with a budget, which sends one message (debiting the
+// parent) that is then sent (message_days). The subaccount's row is raw
+// until the store creates subaccounts.
+func fillSubaccounts(tb testing.TB, db *store.DB, parentID int64, owner *switchboard.Profile) {
+	tb.Helper()
+	sub := &switchboard.Organisation{Name: "Acme Estonia"}
+	must(tb, db.CreateOrganisation(ctx, owner, sub))
+	must(tb, db.ExecForTest(ctx, `INSERT INTO subaccounts (org_id, parent_id, email, funding, budget, status, created_by, created_at)
+		VALUES (?, ?, 'estonia@example.com', 'budget', 100000, 'active', ?, 0)`, sub.ID, parentID, owner.ID))
+	_, err := db.QueueMessages(ctx, store.Batch{OrgID: sub.ID, Actor: actorOf(owner), Currency: "EUR", Description: "1 message",
+		Messages: []switchboard.Message{oneMessage("+37255500005", 500)}})
+	must(tb, err)
+	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE org_id = ?`, sub.ID))
 }
 
 // fillImport runs a contact import through the store to its end (a

@@ -25,6 +25,13 @@ func (db *DB) debit(ctx context.Context, tx *Tx, orgID int64, amount switchboard
 	if amount < 0 {
 		return 0, fmt.Errorf("store: debit of a negative amount %d", amount)
 	}
+	sub, err := fundingOf(ctx, tx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	if sub != nil {
+		return db.debitSubaccount(ctx, tx, sub, amount, cur, actorID, description)
+	}
 	var after int64
 	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance`,
 		int64(amount), orgID, int64(amount)).Scan(&after)
@@ -56,6 +63,13 @@ func InsufficientBalance(cur switchboard.Currency, balance, cost switchboard.Mon
 func (db *DB) credit(ctx context.Context, tx *Tx, e switchboard.LedgerEntry, amount switchboard.Money, actorID int64) (ledgerID int64, err error) {
 	if amount <= 0 {
 		return 0, fmt.Errorf("store: credit of a non-positive amount %d", amount)
+	}
+	sub, err := fundingOf(ctx, tx, e.OrgID)
+	if err != nil {
+		return 0, err
+	}
+	if sub != nil {
+		return db.creditSubaccount(ctx, tx, sub, e, amount, actorID)
 	}
 	var after int64
 	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance + ? WHERE id = ? RETURNING balance`, int64(amount), e.OrgID).Scan(&after)

@@ -49,9 +49,10 @@ func (db *DB) CreateOrganisation(ctx context.Context, owner *switchboard.Profile
 // ListMemberships returns the organisations the profile belongs to, with
 // its role in each, by name.
 func (db *DB) ListMemberships(ctx context.Context, profileID int64) ([]switchboard.OrgSummary, error) {
-	rows, err := db.query(ctx, `SELECT o.id, o.name, o.owner_only_members, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, '')
+	rows, err := db.query(ctx, `SELECT o.id, o.name, o.owner_only_members, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''),
+			COALESCE(sa.parent_id, 0), COALESCE(po.name, '')
 		FROM members m
-		JOIN organisations o ON o.id = m.org_id
+		JOIN organisations o ON o.id = m.org_id`+subaccountJoin+`
 		LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
 		WHERE m.profile_id = ?
 		ORDER BY o.name COLLATE NOCASE, o.id`, profileID)
@@ -64,7 +65,7 @@ func (db *DB) ListMemberships(ctx context.Context, profileID int64) ([]switchboa
 		var s switchboard.OrgSummary
 		var kind, roleName, perms string
 		var roleID int64
-		if err := rows.Scan(&s.ID, &s.Name, &s.OwnerOnlyMembers, &kind, &roleID, &roleName, &perms); err != nil {
+		if err := rows.Scan(&s.ID, &s.Name, &s.OwnerOnlyMembers, &kind, &roleID, &roleName, &perms, &s.ParentID, &s.ParentName); err != nil {
 			return nil, fmt.Errorf("store: list organisations of profile %d: %w", profileID, err)
 		}
 		s.Role = makeRole(kind, roleID, roleName, perms)
@@ -85,10 +86,19 @@ func makeRole(kind string, customID int64, name, permissions string) switchboard
 	return r
 }
 
-const organisationColumns = `o.id, o.name, o.legal_name, o.vat_number, o.address, o.billing_email, o.country, o.owner_only_members, o.created_at`
+// organisationColumns are an organisation's columns, with its parent's id
+// and name and its status when it is a subaccount (the query joins
+// subaccountJoin).
+const organisationColumns = `o.id, o.name, o.legal_name, o.vat_number, o.address, o.billing_email, o.country, o.owner_only_members, o.created_at,
+	COALESCE(sa.parent_id, 0), COALESCE(po.name, ''), COALESCE(sa.status, '')`
+
+// subaccountJoin joins, to the organisation o, its subaccount row sa and
+// its parent po when it is a subaccount (one step of a primary key each).
+const subaccountJoin = ` LEFT JOIN subaccounts sa ON sa.org_id = o.id LEFT JOIN organisations po ON po.id = sa.parent_id `
 
 func scanOrganisation(dest []any, o *switchboard.Organisation, created *int64) []any {
-	return append(dest, &o.ID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &o.OwnerOnlyMembers, created)
+	return append(dest, &o.ID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &o.OwnerOnlyMembers, created,
+		&o.ParentID, &o.ParentName, (*string)(&o.SubaccountStatus))
 }
 
 // FindMembership returns the organisation orgID and the profile's place in
@@ -107,7 +117,7 @@ func membershipInTx(ctx context.Context, tx *Tx, orgID, profileID int64) (*switc
 
 const membershipQuery = `SELECT ` + organisationColumns + `, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name
 	FROM members m
-	JOIN organisations o ON o.id = m.org_id
+	JOIN organisations o ON o.id = m.org_id` + subaccountJoin + `
 	JOIN profiles p ON p.id = m.profile_id
 	LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
 	WHERE m.org_id = ? AND m.profile_id = ?`
@@ -192,11 +202,26 @@ func (db *DB) SetOwnerOnlyMembers(ctx context.Context, actor switchboard.Actor, 
 }
 
 // DeleteOrganisation deletes the organisation with its memberships,
-// invitations, roles and audit log. Profiles stay.
+// invitations, roles and audit log, and its subaccounts with theirs: they
+// have no money of their own and are its business. Profiles stay.
 func (db *DB) DeleteOrganisation(ctx context.Context, orgID int64) error {
 	return db.tx(ctx, func(tx *Tx) error {
-		if err := bumpOrgPrivileges(ctx, tx, orgID); err != nil {
+		subs, err := subaccountIDs(ctx, tx, orgID)
+		if err != nil {
 			return err
+		}
+		for _, id := range append(subs, orgID) {
+			if err := bumpOrgPrivileges(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		for _, id := range subs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM organisations WHERE id = ?`, id); err != nil {
+				return fmt.Errorf("store: delete subaccount %d of organisation %d: %w", id, orgID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE profiles SET last_org_id = NULL WHERE last_org_id = ?`, id); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM organisations WHERE id = ?`, orgID)
 		if err != nil {

@@ -19,11 +19,12 @@ import (
 const profileWithMembershipsQuery = `SELECT p.id, p.email, p.first_name, p.last_name, p.language, p.time_zone, p.auth_epoch, p.privilege_epoch, COALESCE(p.last_org_id, 0), p.created_at,
 	o.id, COALESCE(o.name, ''), COALESCE(o.legal_name, ''), COALESCE(o.vat_number, ''), COALESCE(o.address, ''), COALESCE(o.billing_email, ''), COALESCE(o.country, ''), o.owner_only_members, COALESCE(o.created_at, 0),
 	COALESCE(m.role, ''), COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), COALESCE(m.joined_at, 0),
+	COALESCE(sa.parent_id, 0), COALESCE(po.name, ''), COALESCE(sa.status, ''),
 	EXISTS (SELECT 1 FROM roles x WHERE x.org_id = o.id),
 	EXISTS (SELECT 1 FROM invitations x WHERE x.org_id = o.id AND x.accepted_at IS NULL AND x.cancelled_at IS NULL)
 	FROM profiles p
 	LEFT JOIN members m ON m.profile_id = p.id
-	LEFT JOIN organisations o ON o.id = m.org_id
+	LEFT JOIN organisations o ON o.id = m.org_id` + subaccountJoin + `
 	LEFT JOIN roles r ON r.id = m.custom_role_id AND r.org_id = m.org_id
 	WHERE p.id = ?
 	ORDER BY o.name COLLATE NOCASE, o.id`
@@ -67,7 +68,7 @@ func (db *DB) FindProfileWithMemberships(ctx context.Context, profileID int64) (
 		)
 		err := rows.Scan(&q.ID, &q.Email, &q.FirstName, &q.LastName, &q.Language, &q.TimeZone, &q.AuthEpoch, &q.PrivilegeEpoch, &q.LastOrgID, &profileCreated,
 			&orgID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &ownerOnly, &orgCreated,
-			&kind, &roleID, &roleName, &perms, &joined, &roles, &pending)
+			&kind, &roleID, &roleName, &perms, &joined, &o.ParentID, &o.ParentName, (*string)(&o.SubaccountStatus), &roles, &pending)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: find profile %d with its organisations: %w", profileID, err)
 		}

@@ -163,6 +163,12 @@ var auditActions = map[string]string{
 	"api_key.created":                "API key created",
 	"api_key.revoked":                "API key revoked",
 	"api.config_changed":             "API configuration changed",
+	"subaccount.created":             "Subaccount created",
+	"subaccount.funded":              "Subaccount funding changed",
+	"subaccount.suspended":           "Subaccount suspended",
+	"subaccount.resumed":             "Subaccount resumed",
+	"subaccount.closed":              "Subaccount closed",
+	"subaccount.joined":              "Subaccount taken over",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -201,7 +207,8 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 		}
 		return "", e.Target + ": " + e.Detail
 	case "subscription_link.created", "subscription_link.switched_off", "subscription_link.switched_on", "product.requested", "product.decided",
-		"api_key.created", "api_key.revoked", "api.config_changed":
+		"api_key.created", "api_key.revoked", "api.config_changed",
+		"subaccount.created", "subaccount.funded", "subaccount.suspended", "subaccount.resumed", "subaccount.closed":
 		// A link or a product is not a person either: "Website footer:
 		// group Newsletter", "Voice: Declined: Not in your country yet."
 		if e.Detail == "" {
