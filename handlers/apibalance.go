@@ -15,10 +15,12 @@ type apiBalance struct {
 	Currency string `json:"currency"`
 }
 
-// handleAPIBalance answers the balance of the key's organisation, read now.
+// handleAPIBalance answers the balance of the key's organisation, read now:
+// what it can spend. For a subaccount, which has no balance of its own,
+// that is what both of its limits allow at once (store.Spendable).
 func (s *Server) handleAPIBalance(c echo.Context) error {
 	caller := apiCaller(c)
-	b, err := s.db.Balance(c.Request().Context(), caller.Org.ID)
+	b, err := s.db.Spendable(c.Request().Context(), caller.Org.ID)
 	if err != nil {
 		return err
 	}

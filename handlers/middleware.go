@@ -642,6 +642,14 @@ type section struct {
 // orgRoute adds a route inside an organisation that only members whose role
 // allows perm may use; everyone else gets the 403 page.
 func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.Permission, h echo.HandlerFunc) {
+	s.orgRouteAllowing(g, method, path, perm, nil, h)
+}
+
+// orgRouteAllowing is orgRoute for a route whose rule is wider than its
+// permission: allow, when given, decides who may use it instead of
+// Membership.Can(perm) (the audit log: Membership.CanReadAudit), and
+// everyone else gets perm's 403 page.
+func (s *Server) orgRouteAllowing(g *echo.Group, method, path string, perm switchboard.Permission, allow func(*switchboard.Membership) bool, h echo.HandlerFunc) {
 	s.orgRoutes = append(s.orgRoutes, OrgRoute{Method: method, Path: "/orgs/:org" + path, Permission: perm})
 	sec := section{path: strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0], perm: perm}
 	if sec.path == "invitations" {
@@ -660,7 +668,11 @@ func (s *Server) orgRoute(g *echo.Group, method, path string, perm switchboard.P
 		ctx := context.WithValue(c.Request().Context(), sectionKey, sec)
 		c.SetRequest(c.Request().WithContext(ctx))
 		m := switchboard.MembershipFromContext(ctx)
-		if perm != "" && !m.Can(perm) {
+		ok := perm == "" || m.Can(perm)
+		if allow != nil {
+			ok = allow(m)
+		}
+		if !ok {
 			return s.forbidden(c, m, perm)
 		}
 		return h(c)

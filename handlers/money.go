@@ -52,10 +52,15 @@ func (s *Server) creditsPage(c echo.Context, f views.Form) (views.CreditsPage, e
 	page := views.CreditsPage{Membership: m, Currency: s.cfg.Currency, Zone: zoneOf(c), Form: f, First: before == 0,
 		PaidOnIssue: s.payments().PaidOnIssue(), Min: MinCredits, Max: MaxCredits}
 	var err error
-	if page.Balance, err = s.db.Balance(ctx, m.Org.ID); err != nil {
+	if page.Ledger, page.Next, err = s.db.ListLedger(ctx, m.Org.ID, before, ledgerPerPage); err != nil {
 		return page, err
 	}
-	if page.Ledger, page.Next, err = s.db.ListLedger(ctx, m.Org.ID, before, ledgerPerPage); err != nil {
+	if m.Org.IsSubaccount() {
+		// No balance, invoices or Add credits of its own: who funds it.
+		page.Funds, err = s.db.SubaccountFunds(ctx, m.Org.ID)
+		return page, err
+	}
+	if page.Balance, err = s.db.Balance(ctx, m.Org.ID); err != nil {
 		return page, err
 	}
 	unpaid, err := s.db.UnpaidInvoices(ctx, m.Org.ID)
@@ -103,12 +108,17 @@ func (s *Server) creditsAmount(typed string) (switchboard.Money, string) {
 // method says whether it is paid (and the balance credited) in the same
 // transaction.
 func (s *Server) handleCreditsAdd(c echo.Context) error {
+	ctx := c.Request().Context()
+	m := switchboard.MembershipFromContext(ctx)
+	if m.Org.IsSubaccount() {
+		// Its Credits page offers no Add credits: a forged one is refused
+		// here (and by CreateInvoice), never invoiced.
+		return subaccountRefused(m, switchboard.PermCredits)
+	}
 	values, err := form(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	m := switchboard.MembershipFromContext(ctx)
 	amount, problem := s.creditsAmount(values.Get("amount"))
 	if problem != "" {
 		page, err := s.creditsPage(c, views.Form{Values: values, Errors: switchboard.FieldErrors{"amount": problem}})

@@ -69,6 +69,11 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	}
 	page := views.DashboardPage{Membership: m, Members: o.Members, Pending: o.Pending, Currency: s.cfg.Currency, Zone: zoneOf(c),
 		Balance: o.Balance, Spent: o.Spent, Month: now.UTC().Month().String(), Messages: o.Messages}
+	if m.Org.IsSubaccount() {
+		if page.Funds, err = s.db.SubaccountFunds(ctx, m.Org.ID); err != nil {
+			return err
+		}
+	}
 	for _, sec := range switchboard.Sections {
 		if m.Can(sec.Permission) {
 			page.Sections = append(page.Sections, sec)

@@ -180,6 +180,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if e, ok := errors.AsType[*switchboard.Error](err); ok && e.Code == switchboard.EFORBIDDEN && e.Fields != nil {
 		page.Section, page.RoleName = e.Fields["section"], e.Fields["role"]
 		page.OwnerName, page.OwnerEmail = e.Fields["owner_name"], e.Fields["owner_email"]
+		subaccountRefusalPage(ctx, e, &page)
 	}
 	s.writeErrorPage(c, page)
 }
@@ -215,6 +216,10 @@ func (s *Server) writeErrorPage(c echo.Context, page views.ErrorPage) {
 // forbidden answers 403 for a section the member's role does not allow,
 // naming the role that would and the owner to ask.
 func (s *Server) forbidden(c echo.Context, m *switchboard.Membership, perm switchboard.Permission) error {
+	if m.Org.IsSubaccount() && switchboard.SubaccountRefuses(perm) {
+		// No role would allow it here: the page says why instead.
+		return subaccountRefused(m, perm)
+	}
 	sec := switchboard.SectionOf(perm)
 	role := switchboard.RoleAllowing(perm)
 	if perm == switchboard.PermMembers && m.Org.OwnerOnlyMembers {

@@ -81,7 +81,9 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/resend", switchboard.PermMembers, s.handleInvitationResend)
 	s.orgRoute(org, http.MethodGet, "/invitations/:invitation/cancel", switchboard.PermMembers, s.handleInvitationCancelConfirm)
 	s.orgRoute(org, http.MethodPost, "/invitations/:invitation/cancel", switchboard.PermMembers, s.handleInvitationCancel)
-	s.orgRoute(org, http.MethodGet, "/audit", switchboard.PermMembers, s.handleAudit)
+	// Whoever manages members, and the owner of a subaccount, which has
+	// no Members section but an audit log of its owner's own actions.
+	s.orgRouteAllowing(org, http.MethodGet, "/audit", switchboard.PermMembers, (*switchboard.Membership).CanReadAudit, s.handleAudit)
 	s.orgRoute(org, http.MethodGet, "/roles", switchboard.PermOwnership, s.handleRoles)
 	s.orgRoute(org, http.MethodPost, "/roles", switchboard.PermOwnership, s.handleRoleCreate)
 	s.orgRoute(org, http.MethodPost, "/roles/:role", switchboard.PermOwnership, s.handleRoleUpdate)

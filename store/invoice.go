@@ -39,6 +39,14 @@ func (db *DB) CreateInvoice(ctx context.Context, actor switchboard.Actor, n NewI
 	now := db.Now()
 	inv := &switchboard.Invoice{OrgID: n.OrgID, Amount: n.Amount, Currency: n.Currency, Seller: n.Seller, CreatedBy: actor.ProfileID, CreatedAt: fromMillis(millis(now))}
 	err := db.tx(ctx, func(tx *Tx) error {
+		// A subaccount adds no credits: its parent pays for it
+		// (PRODUCT.md § Subaccounts). Refused here as well as on its
+		// page, so that no way in issues it an invoice.
+		if sub, err := fundingOf(ctx, tx, n.OrgID); err != nil {
+			return err
+		} else if sub != nil {
+			return switchboard.Errorf(switchboard.EFORBIDDEN, "%s", switchboard.SubaccountRefusal(switchboard.PermCredits, sub.parent))
+		}
 		// The organisation first, then the counter: every transaction that
 		// takes both takes them in this order (no deadlock on PostgreSQL).
 		if err := tx.lockOrganisation(ctx, n.OrgID); err != nil {

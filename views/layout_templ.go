@@ -502,7 +502,7 @@ func orgNav(c *Chrome) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if c.Current.Can(switchboard.PermMembers) {
+		if c.Current.CanReadAudit() {
 			templ_7745c5c3_Err = navLink(c, "audit", "Audit log").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -77,6 +77,15 @@ var sectionPaths = map[switchboard.Permission]struct{ path, label string }{
 
 func sectionPath(p switchboard.Permission) string { return sectionPaths[p].path }
 
+// sectionDescription is what section s covers for the member: a
+// subaccount's Credits show who funds it, and add none.
+func sectionDescription(m *switchboard.Membership, s switchboard.Section) string {
+	if s.Permission == switchboard.PermCredits && m.Org.IsSubaccount() {
+		return "See who funds this subaccount and what is left to spend"
+	}
+	return s.Description
+}
+
 // sectionLink is the words of the link into section s: the page's name
 // ("Send SMS"), which may differ from the section's ("Messages").
 func sectionLink(s switchboard.Section) string {
