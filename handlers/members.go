@@ -240,7 +240,7 @@ func (s *Server) handleMemberRevoke(c echo.Context) error {
 func (s *Server) handleLeaveConfirm(c echo.Context) error {
 	m := switchboard.MembershipFromContext(c.Request().Context())
 	if m.IsOwner() {
-		return errOwnerLeaves
+		return ownerLeaves(m)
 	}
 	return s.render(c, http.StatusOK, views.Confirm(views.ConfirmPage{
 		Title:       "Leave " + m.Org.Name + "?",
@@ -259,7 +259,7 @@ func (s *Server) handleLeave(c echo.Context) error {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	if m.IsOwner() {
-		return errOwnerLeaves
+		return ownerLeaves(m)
 	}
 	if err := s.db.RemoveMember(ctx, s.actor(c), m.Org.ID, m.Member, "member.left"); err != nil {
 		return err

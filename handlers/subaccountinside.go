@@ -36,3 +36,13 @@ func subaccountRefusalPage(ctx context.Context, e *switchboard.Error, page *view
 		page.BackURL = switchboard.OrgPath(m.Org.ID, "")
 	}
 }
+
+// ownerLeaves is the refusal of the owner leaving: they transfer or delete
+// first, except in a subaccount, which can do neither: its parent closes
+// it.
+func ownerLeaves(m *switchboard.Membership) error {
+	if m.Org.IsSubaccount() {
+		return subaccountRefused(m, switchboard.PermOwnership)
+	}
+	return errOwnerLeaves
+}
