@@ -272,6 +272,7 @@ func TestSubaccountNavigationAndDetails(t *testing.T) {
 		}
 		wantContains(t, res, `href="`+path(sub, "audit")+`"`, `href="`+path(sub, "credits")+`"`, "Subaccount of Acme")
 	}
+	wantContains(t, w.sub.get("/orgs"), "Owner · Subaccount of Acme")
 	res := w.sub.get(path(sub, "settings"))
 	wantContains(t, res, "Company information", html.EscapeString(switchboard.SubaccountRefusal(switchboard.PermOwnership, "Acme")))
 	wantNotContains(t, res, "Transfer ownership", "Delete organisation", "Only the owner manages members", path(sub, "transfer"), path(sub, "delete"), "members-policy")
