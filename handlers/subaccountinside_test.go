@@ -28,7 +28,7 @@ type subWorld struct {
 // CreateSubaccount comes with the Subaccounts page), funded as asked. The
 // instance's payments are test payments: an invoice that slipped through
 // would credit at once, which the tests would see.
-func newSubWorld(t *testing.T, funding switchboard.Funding, budget switchboard.Money) *subWorld {
+func newSubWorld(t testing.TB, funding switchboard.Funding, budget switchboard.Money) *subWorld {
 	t.Helper()
 	base, _ := url.Parse(testBaseURL)
 	a := newAppConfig(t, handlers.Config{BaseURL: base, Payments: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -44,7 +44,7 @@ func newSubWorld(t *testing.T, funding switchboard.Funding, budget switchboard.M
 
 // spend queues messages of the subaccount through the store, as every
 // send does: its budget and the parent's balance are debited.
-func (w *subWorld) spend(t *testing.T, n int, price switchboard.Money) {
+func (w *subWorld) spend(t testing.TB, n int, price switchboard.Money) {
 	t.Helper()
 	b := store.Batch{OrgID: w.sub.org, Actor: switchboard.Actor{ProfileID: w.sub.profile}, Currency: "EUR", Description: itoa(int64(n)) + " messages from Acme Estonia"}
 	for i := range n {
