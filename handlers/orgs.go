@@ -91,7 +91,7 @@ func (s *Server) settingsPage(c echo.Context) (views.SettingsPage, error) {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
 	page := views.SettingsPage{Membership: m, Details: views.Form{Values: orgValues(m.Org)}}
-	if m.IsOwner() {
+	if m.Can(switchboard.PermOwnership) {
 		counts, err := s.db.CountMembers(ctx, m.Org.ID)
 		if err != nil {
 			return page, err

@@ -190,10 +190,11 @@ func TestSubaccountOtherOrganisation404(t *testing.T) {
 	}
 }
 
-// subaccountRefusedRoutes are the routes a subaccount refuses to its
-// owner, written out by hand: every route of the sections a subaccount
-// refuses (Members, Invoices, Subaccounts, Ownership), and adding credits;
-// but its audit log, which its owner reads.
+// subaccountRefusedRoute says whether a subaccount refuses route r to its
+// owner, and the section whose reason the 403 gives, written out by hand:
+// every route of the sections a subaccount refuses (Members, Invoices,
+// Subaccounts, Ownership), leaving, and adding credits; but its audit log,
+// which its owner reads.
 func subaccountRefusedRoute(r handlers.OrgRoute) (switchboard.Permission, bool) {
 	switch r.Method + " " + r.Path {
 	case "GET /orgs/:org/audit":
