@@ -226,7 +226,7 @@ func (s *Server) handleSubaccountFunding(c echo.Context) error {
 		return s.render(c, http.StatusUnprocessableEntity, views.SubaccountDetails(page))
 	}
 	if err := s.db.SetSubaccountFunding(ctx, s.actor(c), s.cfg.Currency, m.Org.ID, sub.OrgID, changed.Funding, changed.Budget); err != nil {
-		return err
+		return s.subaccountConflict(c, m, sub.OrgID, err)
 	}
 	if changed.Funding == switchboard.FundingBudget {
 		s.flash(c, sub.Name+" now has a budget of "+s.cfg.Currency.Format(changed.Budget)+".")
@@ -352,7 +352,7 @@ func (a subaccountAction) post(s *Server) echo.HandlerFunc {
 			return err
 		}
 		if err := a.do(s, c, m.Org.ID, sub.OrgID); err != nil {
-			return err
+			return s.subaccountConflict(c, m, sub.OrgID, err)
 		}
 		s.logger.Info("subaccount "+a.path, "org", m.Org.ID, "subaccount", sub.OrgID, "profile", profileID(ctx))
 		s.flash(c, a.done(sub))
@@ -375,7 +375,7 @@ func (s *Server) handleSubaccountResend(c echo.Context) error {
 		return err
 	}
 	if page.Invitation == nil {
-		return switchboard.Errorf(switchboard.ECONFLICT, "%s has no pending invitation to resend.", sub.Name)
+		return s.subaccountConflict(c, m, sub.OrgID, switchboard.Errorf(switchboard.ECONFLICT, "%s has no pending invitation to resend.", sub.Name))
 	}
 	refuse := func(msg string) error {
 		s.logger.Warn("subaccount invitation resend refused", "org", m.Org.ID, "profile", m.Member.ProfileID, "subaccount", sub.OrgID)
@@ -397,9 +397,29 @@ func (s *Server) handleSubaccountResend(c echo.Context) error {
 		if switchboard.ErrorCode(err) == switchboard.ETOOMANY {
 			return refuse("Not resent. " + switchboard.ErrorMessage(err) + " The link sent last still works.")
 		}
-		return err
+		return s.subaccountConflict(c, m, sub.OrgID, err)
 	}
 	s.notifyMail()
 	s.flash(c, "A new invitation is on its way to "+sub.Email+". The previous link no longer works.")
 	return redirect(c, subaccountPath(m.Org.ID, sub.OrgID, ""))
+}
+
+// subaccountConflict answers an action the subaccount's status refused
+// meanwhile (ECONFLICT: suspending a pending one, anything on a closed
+// one) with its page as it is now, the reason on top and status 409; any
+// other error goes on as it is.
+func (s *Server) subaccountConflict(c echo.Context, m *switchboard.Membership, subID int64, err error) error {
+	if switchboard.ErrorCode(err) != switchboard.ECONFLICT {
+		return err
+	}
+	sub, ferr := s.db.FindSubaccount(c.Request().Context(), m.Org.ID, subID)
+	if ferr != nil {
+		return ferr
+	}
+	page, perr := s.subaccountPage(c, sub, views.Form{})
+	if perr != nil {
+		return perr
+	}
+	page.Conflict = switchboard.ErrorMessage(err)
+	return s.render(c, http.StatusConflict, views.SubaccountDetails(page))
 }
