@@ -18,7 +18,9 @@ import (
 // parent's organisations row (store/subaccountmoney.go). Every change here
 // is one conditional UPDATE of the subaccounts row, WHERE org_id = ? AND
 // parent_id = ?, and never locks the parent's organisations row before it:
-// the other order deadlocks on PostgreSQL.
+// the other order deadlocks on PostgreSQL. Closing, which also changes the
+// subaccount's own organisations row, locks that row first, as a
+// campaign's start of the subaccount does before its debit.
 
 const subaccountColumns = `s.org_id, s.parent_id, o.name, s.email, s.funding, s.budget, s.spent, s.status, COALESCE(s.created_by, 0), s.created_at, s.closed_at,
 	COALESCE(m.profile_id, 0), COALESCE(p.first_name || ' ' || p.last_name, '')`
@@ -302,6 +304,16 @@ func (db *DB) CancelSubaccountInvitation(ctx context.Context, actor switchboard.
 func (db *DB) closeSubaccount(ctx context.Context, actor switchboard.Actor, parentID, subID int64, onlyPending bool) error {
 	return db.tx(ctx, func(tx *Tx) error {
 		if err := mayManageSubaccounts(ctx, tx, parentID, actor); err != nil {
+			return err
+		}
+		// Closing changes the subaccount's own organisations row too
+		// (member_count): it is locked first, as a spend of the subaccount
+		// does (a campaign's start locks it, then the subaccounts row, then
+		// the parent's), once the id is known to be the parent's.
+		if _, _, err := subaccountState(ctx, tx, parentID, subID); err != nil {
+			return err
+		}
+		if err := tx.lockOrganisation(ctx, subID); err != nil {
 			return err
 		}
 		now := millis(db.Now())

@@ -345,6 +345,44 @@ func TestSubaccountChangesRaceSpends(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+
+	// Then closing, which also changes the subaccount's own row, while
+	// sends race it: all end, and nothing is sent after it.
+	must(t, db.SetSubaccountFunding(ctx, a, "EUR", parent.ID, sub.OrgID, switchboard.FundingShared, 0))
+	_ = db.ResumeSubaccount(ctx, a, parent.ID, sub.OrgID)
+	errs = make(chan error, 100)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 10 {
+				if err := db.CloseSubaccount(ctx, a, parent.ID, sub.OrgID); err != nil {
+					errs <- err
+				}
+				return
+			}
+			_, err := db.QueueMessages(ctx, store.Batch{OrgID: sub.OrgID, Actor: actorOf(mari), Currency: "EUR",
+				Messages: []switchboard.Message{oneMessage(fmt.Sprintf("+3725551%04d", i), 500)}})
+			if err != nil && switchboard.ErrorCode(err) != switchboard.EFORBIDDEN {
+				errs <- err
+			}
+		}()
+	}
+	done = make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("sends and closing hang")
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	_, err := db.QueueMessages(ctx, store.Batch{OrgID: sub.OrgID, Actor: actorOf(mari), Currency: "EUR", Messages: []switchboard.Message{oneMessage("+37255519999", 500)}})
+	if switchboard.ErrorCode(err) != switchboard.EFORBIDDEN {
+		t.Errorf("a send after closing: %v", err)
+	}
 }
 
 // BenchmarkListSubaccounts reads the Subaccounts page's list of a parent
