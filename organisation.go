@@ -165,6 +165,9 @@ type Invitation struct {
 	EmailRefusal  string
 
 	OrgName string // joined, for the acceptance page
+	// ParentName is set when the invitation is a subaccount's: the one who
+	// accepts owns OrgName, a subaccount of ParentName (issue 12).
+	ParentName string
 }
 
 // InvitationLifetime is how long an invitation link works.

@@ -37,6 +37,7 @@ type orgFixture struct {
 	imp                     int64 // a contact import waiting for its columns
 	contact, group          int64 // a contact of the organisation, in a group of it
 	key                     int64 // an API key of the organisation (issue 11)
+	sub                     int64 // a pending subaccount of the organisation (issue 12)
 }
 
 // authzWorld holds the people of the authorization tests, logged in once.
@@ -159,6 +160,11 @@ func (w *authzWorld) fixture(t *testing.T) orgFixture {
 		t.Fatal(err)
 	}
 	f.key = key.ID
+	sub := &switchboard.Subaccount{ParentID: f.org, Name: "Fixture Estonia", Email: "sub-" + strings.ToLower(rand.Text()[:8]) + "@example.com", Funding: switchboard.FundingBudget, Budget: 10 * switchboard.MoneyUnit}
+	if err := w.a.db.CreateSubaccount(ctx, switchboard.Actor{ProfileID: owner.ID, Name: "Owner"}, "EUR", sub, randomHash(), &switchboard.Email{To: sub.Email, Subject: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	f.sub = sub.OrgID
 	if err := w.a.db.SaveAPIConfig(ctx, actor, &switchboard.APIConfig{OrgID: f.org, ReportURL: "https://example.com/reports"}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,10 +305,30 @@ var routeCases = map[string]routeCase{
 	}},
 	"GET /orgs/:org/api/secret":  {perm: switchboard.PermAPI},
 	"POST /orgs/:org/api/secret": {perm: switchboard.PermAPI},
+
+	// Subaccounts: the fixture holds a pending subaccount (:sub), whose
+	// Suspend and Resume answer 409 (nothing to suspend yet).
+	"GET /orgs/:org/subaccounts": {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts": {perm: switchboard.PermSubaccounts, form: func(orgFixture) url.Values {
+		return url.Values{"email": {"latvia@example.com"}, "name": {"Acme Latvia"}, "funding": {"budget"}, "budget": {"50"}}
+	}},
+	"GET /orgs/:org/subaccounts/:sub": {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts/:sub/funding": {perm: switchboard.PermSubaccounts, form: func(orgFixture) url.Values {
+		return url.Values{"funding": {"shared"}}
+	}},
+	"POST /orgs/:org/subaccounts/:sub/resend":  {perm: switchboard.PermSubaccounts},
+	"GET /orgs/:org/subaccounts/:sub/suspend":  {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts/:sub/suspend": {perm: switchboard.PermSubaccounts},
+	"GET /orgs/:org/subaccounts/:sub/resume":   {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts/:sub/resume":  {perm: switchboard.PermSubaccounts},
+	"GET /orgs/:org/subaccounts/:sub/close":    {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts/:sub/close":   {perm: switchboard.PermSubaccounts},
+	"GET /orgs/:org/subaccounts/:sub/cancel":   {perm: switchboard.PermSubaccounts},
+	"POST /orgs/:org/subaccounts/:sub/cancel":  {perm: switchboard.PermSubaccounts},
 }
 
 func fillPath(route string, f orgFixture) string {
-	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp), ":contact", itoa(f.contact), ":group", itoa(f.group), ":key", itoa(f.key)).Replace(route)
+	return strings.NewReplacer(":org", itoa(f.org), ":profile", itoa(f.target), ":invitation", itoa(f.invitation), ":role", itoa(f.role), ":number", f.invoice, ":link", itoa(f.link), ":campaign", itoa(f.campaign), ":import", itoa(f.imp), ":contact", itoa(f.contact), ":group", itoa(f.group), ":key", itoa(f.key), ":sub", itoa(f.sub)).Replace(route)
 }
 
 // TestAuthorizationTable walks every route inside an organisation as every

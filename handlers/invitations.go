@@ -242,7 +242,7 @@ func (s *Server) handleInvitationAccept(c echo.Context) error {
 	if err := s.renewPrivileges(ctx, p.PrivilegeEpoch); err != nil {
 		return err
 	}
-	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")
+	s.flash(c, welcome(joined))
 	return redirect(c, switchboard.OrgPath(joined.OrgID, ""))
 }
 
@@ -289,6 +289,14 @@ func (s *Server) handleInvitationSignup(c echo.Context) error {
 	if err := s.logIn(c, p); err != nil {
 		return err
 	}
-	s.flash(c, "Welcome to "+joined.OrgName+". You joined as "+joined.Role.Name+".")
+	s.flash(c, welcome(joined))
 	return redirect(c, switchboard.OrgPath(joined.OrgID, ""))
+}
+
+// welcome is the flash of an accepted invitation.
+func welcome(joined *switchboard.Invitation) string {
+	if joined.ParentName != "" {
+		return "Welcome to " + joined.OrgName + ", a subaccount of " + joined.ParentName + ". It is yours: you are its Owner."
+	}
+	return "Welcome to " + joined.OrgName + ". You joined as " + joined.Role.Name + "."
 }

@@ -151,6 +151,18 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/api", switchboard.PermAPI, s.handleAPISave)
 	s.orgRoute(org, http.MethodGet, "/api/secret", switchboard.PermAPI, s.handleReportSecretConfirm)
 	s.orgRoute(org, http.MethodPost, "/api/secret", switchboard.PermAPI, s.handleReportSecret)
+	// Subaccounts (handlers/subaccounts.go): the parent's list, form and
+	// statistics, and each subaccount's page and actions. The statistics'
+	// CSV is /subaccounts/statistics.csv.
+	s.orgRoute(org, http.MethodGet, "/subaccounts", switchboard.PermSubaccounts, s.handleSubaccounts)
+	s.orgRoute(org, http.MethodPost, "/subaccounts", switchboard.PermSubaccounts, s.handleSubaccountCreate)
+	s.orgRoute(org, http.MethodGet, "/subaccounts/:sub", switchboard.PermSubaccounts, s.handleSubaccount)
+	s.orgRoute(org, http.MethodPost, "/subaccounts/:sub/funding", switchboard.PermSubaccounts, s.handleSubaccountFunding)
+	s.orgRoute(org, http.MethodPost, "/subaccounts/:sub/resend", switchboard.PermSubaccounts, s.handleSubaccountResend)
+	for _, a := range []subaccountAction{suspendSubaccount, resumeSubaccount, closeSubaccount, cancelSubaccount} {
+		s.orgRoute(org, http.MethodGet, "/subaccounts/:sub/"+a.path, switchboard.PermSubaccounts, a.confirm(s))
+		s.orgRoute(org, http.MethodPost, "/subaccounts/:sub/"+a.path, switchboard.PermSubaccounts, a.post(s))
+	}
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

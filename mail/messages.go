@@ -27,6 +27,9 @@ type InvitationMessage struct {
 	// holding the token.
 	Link      string
 	ExpiresAt time.Time
+	// ParentName is set for a subaccount's invitation (issue 12): the one
+	// who accepts owns OrgName, a subaccount of ParentName.
+	ParentName string
 }
 
 // invitationView is an InvitationMessage made ready to show: every name on
@@ -43,6 +46,7 @@ type invitationView struct {
 	// by, so both stand out and the names people chose do not.
 	Host    string
 	Expires string
+	Parent  string // quoted; "" unless the invitation is a subaccount's
 }
 
 // Invitation returns the email that invites m.To to join an organisation.
@@ -89,6 +93,9 @@ func Invitation(m InvitationMessage) (*switchboard.Email, error) {
 		return nil, errors.New("mail: invitation: the role is missing")
 	}
 	v.Role = quote(v.Role, maxQuotedInBody)
+	if p := inert(m.ParentName); p != "" {
+		return subaccountInvitation(m.To, v, quote(p, maxQuotedInBody), quote(inert(m.OrgName), MaxQuotedName))
+	}
 
 	var text strings.Builder
 	text.WriteString("Hello,\n\n")
@@ -102,6 +109,25 @@ func Invitation(m InvitationMessage) (*switchboard.Email, error) {
 	fmt.Fprintf(&text, "This invitation expires on %s. If you were not expecting it, you can ignore this email.\n", v.Expires)
 
 	return build(m.To, v.Subject, text.String(), invitationHTML(v))
+}
+
+// subaccountInvitation is the invitation to own a subaccount: what is
+// offered (the subaccount, whose parent pays for it) first and strongest,
+// as for any invitation, then who offers it.
+func subaccountInvitation(to string, v invitationView, parent, subjectOrg string) (*switchboard.Email, error) {
+	v.Parent = parent
+	v.Subject = "Own " + subjectOrg + " on Switchboard"
+	var text strings.Builder
+	text.WriteString("Hello,\n\n")
+	fmt.Fprintf(&text, "You are invited to own %s, a subaccount of %s, on Switchboard at %s.\n\n", v.Org, v.Parent, v.Host)
+	fmt.Fprintf(&text, "%s invites you to own %s, a subaccount of %s", v.Inviter, v.Org, v.Parent)
+	if v.InviterEmail != "" {
+		text.WriteString(" (sent by " + v.InviterEmail + ")")
+	}
+	fmt.Fprintf(&text, ". The subaccount is yours alone; %s pays for its messages.\n\n", v.Parent)
+	fmt.Fprintf(&text, "To accept the invitation, open this link on %s:\n\n%s\n\n", v.Host, v.Link)
+	fmt.Fprintf(&text, "This invitation expires on %s. If you were not expecting it, you can ignore this email.\n", v.Expires)
+	return build(to, v.Subject, text.String(), subaccountInvitationHTML(v))
 }
 
 // PasswordResetMessage is what a password reset email says.

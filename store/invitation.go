@@ -11,12 +11,13 @@ import (
 
 const invitationColumns = `i.id, i.org_id, i.email, i.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''),
 	COALESCE(i.invited_by, 0), i.inviter_name, i.created_at, i.expires_at, i.accepted_at, i.cancelled_at, o.sent_at,
-	COALESCE(o.attempts, 0), o.failed_at IS NOT NULL, COALESCE(o.refusal, ''), org.name`
+	COALESCE(o.attempts, 0), o.failed_at IS NOT NULL, COALESCE(o.refusal, ''), org.name, COALESCE(ipo.name, '')`
 
 const invitationFrom = ` FROM invitations i
 	JOIN organisations org ON org.id = i.org_id
 	LEFT JOIN roles r ON r.id = i.custom_role_id AND r.org_id = i.org_id
-	LEFT JOIN outbox o ON o.id = i.outbox_id `
+	LEFT JOIN outbox o ON o.id = i.outbox_id
+	LEFT JOIN subaccounts isa ON isa.org_id = i.org_id LEFT JOIN organisations ipo ON ipo.id = isa.parent_id `
 
 func scanInvitation(row interface{ Scan(...any) error }) (*switchboard.Invitation, error) {
 	var inv switchboard.Invitation
@@ -24,7 +25,7 @@ func scanInvitation(row interface{ Scan(...any) error }) (*switchboard.Invitatio
 	var roleID, created, expires int64
 	var accepted, cancelled, sent sql.NullInt64
 	if err := row.Scan(&inv.ID, &inv.OrgID, &inv.Email, &kind, &roleID, &roleName, &perms, &inv.InvitedBy, &inv.InviterName,
-		&created, &expires, &accepted, &cancelled, &sent, &inv.EmailAttempts, &inv.EmailGivenUp, &inv.EmailRefusal, &inv.OrgName); err != nil {
+		&created, &expires, &accepted, &cancelled, &sent, &inv.EmailAttempts, &inv.EmailGivenUp, &inv.EmailRefusal, &inv.OrgName, &inv.ParentName); err != nil {
 		return nil, err
 	}
 	inv.Role = makeRole(kind, roleID, roleName, perms)
@@ -68,25 +69,35 @@ func (db *DB) CreateInvitation(ctx context.Context, actor switchboard.Actor, inv
 			millis(now), inv.OrgID, inv.Email, millis(now)); err != nil {
 			return fmt.Errorf("store: create invitation: %w", err)
 		}
-		outboxID, err := db.enqueue(ctx, tx, email)
-		if err != nil {
+		if err := db.insertInvitation(ctx, tx, inv, tokenHash, email); err != nil {
 			return err
-		}
-		kind, custom := roleColumns(inv.Role)
-		inv.CreatedAt = now.UTC()
-		if inv.ExpiresAt.IsZero() {
-			inv.ExpiresAt = inv.CreatedAt.Add(switchboard.InvitationLifetime)
-		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO invitations (org_id, email, role, custom_role_id, invited_by, inviter_name, token_hash, outbox_id, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			inv.OrgID, inv.Email, kind, custom, inv.InvitedBy, inv.InviterName, tokenHash, outboxID, millis(inv.CreatedAt), millis(inv.ExpiresAt)).Scan(&inv.ID)
-		if isUnique(err) {
-			return errAlreadyInvited
-		} else if err != nil {
-			return fmt.Errorf("store: create invitation: %w", err)
 		}
 		return db.audit(ctx, tx, inv.OrgID, actor, "invitation.sent", inv.Email, inv.Role.Name)
 	})
+}
+
+// insertInvitation queues the invitation's email and stores inv with its
+// token's hash and expiry, inside tx: the one insert of every invitation,
+// to a team (CreateInvitation) or to own a subaccount (CreateSubaccount).
+func (db *DB) insertInvitation(ctx context.Context, tx *Tx, inv *switchboard.Invitation, tokenHash []byte, email *switchboard.Email) error {
+	outboxID, err := db.enqueue(ctx, tx, email)
+	if err != nil {
+		return err
+	}
+	kind, custom := roleColumns(inv.Role)
+	inv.CreatedAt = db.Now().UTC()
+	if inv.ExpiresAt.IsZero() {
+		inv.ExpiresAt = inv.CreatedAt.Add(switchboard.InvitationLifetime)
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO invitations (org_id, email, role, custom_role_id, invited_by, inviter_name, token_hash, outbox_id, created_at, expires_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		inv.OrgID, inv.Email, kind, custom, inv.InvitedBy, inv.InviterName, tokenHash, outboxID, millis(inv.CreatedAt), millis(inv.ExpiresAt)).Scan(&inv.ID)
+	if isUnique(err) {
+		return errAlreadyInvited
+	} else if err != nil {
+		return fmt.Errorf("store: create invitation: %w", err)
+	}
+	return nil
 }
 
 // ListPendingInvitations returns up to limit invitations of the
@@ -156,21 +167,30 @@ func (db *DB) ResendInvitation(ctx context.Context, actor switchboard.Actor, org
 		if err := tx.lockOrganisation(ctx, orgID); err != nil {
 			return err
 		}
-		now := db.Now()
 		address, err := pendingForActor(ctx, tx, actor, orgID, id)
 		if err != nil {
 			return err
 		}
-		outboxID, err := db.enqueue(ctx, tx, email)
-		if err != nil {
+		if err := db.renewInvitation(ctx, tx, orgID, id, tokenHash, email); err != nil {
 			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, outbox_id = ?, expires_at = ? WHERE id = ? AND org_id = ?`,
-			tokenHash, outboxID, millis(now.Add(switchboard.InvitationLifetime)), id, orgID); err != nil {
-			return fmt.Errorf("store: resend invitation %d: %w", id, err)
 		}
 		return db.audit(ctx, tx, orgID, actor, "invitation.resent", address, "")
 	})
+}
+
+// renewInvitation gives the pending invitation id of the organisation a new
+// token and expiry and queues its new email, inside tx: the old link stops
+// working at once. ResendInvitation and ResendSubaccountInvitation share it.
+func (db *DB) renewInvitation(ctx context.Context, tx *Tx, orgID, id int64, tokenHash []byte, email *switchboard.Email) error {
+	outboxID, err := db.enqueue(ctx, tx, email)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, outbox_id = ?, expires_at = ? WHERE id = ? AND org_id = ?`,
+		tokenHash, outboxID, millis(db.Now().Add(switchboard.InvitationLifetime)), id, orgID); err != nil {
+		return fmt.Errorf("store: resend invitation %d: %w", id, err)
+	}
+	return nil
 }
 
 // pendingForActor returns the address of the pending invitation id of the
@@ -262,6 +282,18 @@ func (db *DB) acceptInTx(ctx context.Context, tx *Tx, tokenHash []byte, p *switc
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, errInvitationGone
 	}
+	if inv.ParentName != "" {
+		// A subaccount's invitation: its one member becomes its owner,
+		// and it comes to life in the same transaction. One closed
+		// meanwhile (its invitation cancelled with it) takes nobody.
+		res, err := tx.ExecContext(ctx, `UPDATE subaccounts SET status = 'active' WHERE org_id = ? AND status = 'pending'`, inv.OrgID)
+		if err != nil {
+			return nil, fmt.Errorf("store: accept invitation %d: %w", inv.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, errInvitationGone
+		}
+	}
 	kind, custom := roleColumns(inv.Role)
 	name := sortName(p.FirstName, p.LastName, p.Email)
 	// Someone who became a member meanwhile keeps the role they have.
@@ -289,5 +321,8 @@ func (db *DB) acceptInTx(ctx context.Context, tx *Tx, tokenHash []byte, p *switc
 	t := now.UTC()
 	inv.AcceptedAt = &t
 	actor := switchboard.Actor{ProfileID: p.ID, Name: p.Name(), IP: ip}
+	if inv.ParentName != "" {
+		return inv, db.audit(ctx, tx, inv.OrgID, actor, AuditSubaccountJoined, p.Email, inv.Role.Name)
+	}
 	return inv, db.audit(ctx, tx, inv.OrgID, actor, "invitation.accepted", p.Email, inv.Role.Name)
 }
