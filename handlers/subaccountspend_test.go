@@ -400,3 +400,20 @@ func TestSubaccountAPIAndPageRace(t *testing.T) {
 	}
 	wantSubaccountMoney(t, a, owner.org, sub.org, price*20-price*parentSent, subSent, price*subSent)
 }
+
+// TestParentCannotSendAsSubaccount: the parent funds its subaccount but is
+// no member of it: its owner's Send SMS and campaign pages of the
+// subaccount's id answer 404, as another organisation's do, and nothing is
+// sent or debited.
+func TestParentCannotSendAsSubaccount(t *testing.T) {
+	a, owner, sub := subaccountWorld(t, switchboard.FundingShared, 0)
+	send := url.Values{"from": {"Switchboard"}, "to": {"55500001"}, "message": {"Hi"}, "action": {"send"}}
+	wantStatus(t, owner.get(path(sub.org, "messages/new")), http.StatusNotFound)
+	wantStatus(t, owner.post(path(sub.org, "messages/new"), send), http.StatusNotFound)
+	wantStatus(t, owner.post(path(sub.org, "campaigns/new"), campaignValues("Theirs", "")), http.StatusNotFound)
+	// Nor can the subaccount send from its parent's pages.
+	wantStatus(t, sub.post(path(owner.org, "messages/new"), send), http.StatusNotFound)
+	if b, s := a.money(owner.org, sub.org); b != 10_000 || s != 0 || a.rows(`SELECT COUNT(*) FROM messages`) != 0 {
+		t.Errorf("balance %d, spent %d after refused sends", b, s)
+	}
+}
