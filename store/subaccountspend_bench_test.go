@@ -65,3 +65,31 @@ func BenchmarkFundingOf(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*questions), "ns/question")
 }
+
+// BenchmarkDebitUpdate is debit's balance UPDATE alone, without and with
+// the subaccount question inside it (ns/update): what a send that is no
+// subaccount's pays for the question now.
+func BenchmarkDebitUpdate(b *testing.B) {
+	for _, probe := range []bool{false, true} {
+		name := "without"
+		if probe {
+			name = "with_subaccount_question"
+		}
+		b.Run(name, func(b *testing.B) {
+			db, dsn := newDBWithPath(b)
+			owner, org := newOwner(b, db, "Ada", "Lovelace", "ada@example.com")
+			fund(b, dsn, org.ID, 1<<50)
+			_, other := newOwner(b, db, "Grace", "Hopper", "grace@example.com")
+			for range 100 {
+				newSubaccountNamed(b, db, owner, other.ID, "Acme Estonia", switchboard.FundingShared, 0)
+			}
+			const updates = 50
+			for b.Loop() {
+				if err := db.DebitUpdateForTest(ctx, org.ID, updates, probe); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*updates), "ns/update")
+		})
+	}
+}
