@@ -187,12 +187,15 @@ func (s *Server) campaignFormPage(c echo.Context, f views.Form, senders []string
 	if err != nil {
 		return views.CampaignFormPage{}, err
 	}
-	balance, err := s.db.Balance(ctx, m.Org.ID)
+	funds, budgetLeft, err := s.sendFunds(ctx, m)
 	if err != nil {
 		return views.CampaignFormPage{}, err
 	}
+	if preview != nil {
+		preview.BudgetLeft = budgetLeft
+	}
 	return views.CampaignFormPage{Membership: m, Campaign: cp, Form: f, Senders: senders, Groups: groups, Zone: zoneOf(c).String(),
-		Balance: s.cfg.Currency.Format(balance), Preview: preview}, nil
+		Funds: funds, Preview: preview}, nil
 }
 
 // handleCampaignNewForm shows an empty campaign form.
@@ -257,14 +260,21 @@ func (s *Server) saveCampaign(c echo.Context, existing *switchboard.Campaign) er
 				s.flash(c, campaignFlash(cp, existing != nil, loc))
 				return redirect(c, switchboard.OrgPath(m.Org.ID, "campaigns/"+strconv.FormatInt(cp.ID, 10)))
 			}
-			if !errors.Is(err, store.ErrCampaignStarted) && !errors.Is(err, store.ErrCampaignCancelled) {
+			switch {
+			case switchboard.ErrorCode(err) == switchboard.EFORBIDDEN:
+				// A subaccount its parent suspended or closed.
+				status = http.StatusForbidden
+			case errors.Is(err, store.ErrCampaignStarted), errors.Is(err, store.ErrCampaignCancelled):
+				// Taken by the scheduler meanwhile.
+				status = http.StatusUnprocessableEntity
+			default:
 				return err
 			}
-			// Taken by the scheduler meanwhile: the form stays as typed,
-			// the campaign as it was.
+			// The form stays as typed, the campaign as it was.
 			f.Message = switchboard.ErrorMessage(err)
+		} else {
+			status = http.StatusUnprocessableEntity
 		}
-		status = http.StatusUnprocessableEntity
 	}
 	page, err := s.campaignFormPage(c, f, senders, row, &plan.send.preview)
 	if err != nil {
@@ -308,6 +318,9 @@ func (s *Server) handleCampaignPreview(c echo.Context) error {
 		if msg := plan.send.fields[field]; msg != "" && len(values[field]) > 0 && strings.TrimSpace(values.Get(field)) != "" {
 			plan.send.preview.Problems = append(plan.send.preview.Problems, msg)
 		}
+	}
+	if err := s.budgetBeside(ctx, m, &plan.send.preview); err != nil {
+		return err
 	}
 	return s.render(c, http.StatusOK, views.SendPreviewPanel(&plan.send.preview))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"switchboard"
 	"switchboard/handlers"
 )
 
@@ -188,7 +189,8 @@ type conformanceCase struct {
 	header map[string]string
 	// as: "" the organisation's key, "none" without a key, "revoked" a
 	// revoked key of the organisation, "other" the key of another
-	// organisation, whose balance is zero.
+	// organisation, whose balance is zero, "suspended" the key of a
+	// subaccount of the organisation that it suspended.
 	as         string
 	wantStatus int
 	// invalidRequest marks a request the document itself refuses (an
@@ -205,6 +207,7 @@ type conformanceCase struct {
 type conformanceWorld struct {
 	*contactsWorld
 	revoked       *keyClient
+	suspended     *keyClient
 	contact       int64
 	taken         string // a number the organisation's contact has
 	router        routers.Router
@@ -219,6 +222,9 @@ func newConformanceWorld(t *testing.T) *conformanceWorld {
 	w.a.fundOrg(w.owner.org, 100_000, "EE")
 	w.revoked = newKeyClient(t, w.a, w.owner.org)
 	w.revoked.revoke()
+	sub := w.a.signup("sub@example.com", "Acme Estonia")
+	w.a.makeSubaccount(w.owner.org, sub.org, switchboard.FundingShared, 0, switchboard.SubaccountSuspended)
+	w.suspended = newKeyClient(t, w.a, sub.org)
 	w.taken = "+37255566611"
 	w.contact = addContact(t, w.owner, w.owner.org, url.Values{"phone": {w.taken}, "first_name": {"Mari"}, "groups": {itoa(w.group)}})
 	addContact(t, w.owner, w.owner.org, url.Values{"phone": {"+37255566610"}, "first_name": {"Zed"}})
@@ -272,6 +278,8 @@ func (w *conformanceWorld) run(t *testing.T, c conformanceCase) *response {
 		k = w.revoked
 	case "other":
 		k = w.otherKey
+	case "suspended":
+		k = w.suspended
 	}
 	build := func() *http.Request {
 		r := k.request(c.method, p, c.body)
@@ -371,6 +379,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{name: "send 400", method: "POST", path: "/messages", body: `{"to": `, wantStatus: 400, invalidRequest: true, route: send},
 		{name: "send 401", method: "POST", path: "/messages", body: message, as: "revoked", wantStatus: 401, route: send},
 		{name: "send 402", method: "POST", path: "/messages", body: message, as: "other", wantStatus: 402, route: send},
+		{name: "send 403 suspended subaccount", method: "POST", path: "/messages", body: message, as: "suspended", wantStatus: 403, route: send},
 		{name: "send 413", method: "POST", path: "/messages", body: `{"to": "+37255566677", "from": "Switchboard", "text": "` + strings.Repeat("x", 300<<10) + `"}`, wantStatus: 413, route: send},
 		{name: "send 415", method: "POST", path: "/messages", body: message, ctype: "text/plain", wantStatus: 415, invalidRequest: true, route: send},
 		{name: "send 422 unknown member", method: "POST", path: "/messages", body: `{"to": "+37255566677", "from": "Switchboard", "text": "Hi", "priority": 1}`, wantStatus: 422, invalidRequest: true, route: send},

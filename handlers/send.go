@@ -236,9 +236,12 @@ func planText(typed string, ar switchboard.AutoReplace, p *sendPlan) {
 func (s *Server) sendPage(c echo.Context, f views.Form, senders []string, preview *views.SendPreview) (views.SendPage, error) {
 	ctx := c.Request().Context()
 	m := switchboard.MembershipFromContext(ctx)
-	balance, err := s.db.Balance(ctx, m.Org.ID)
+	funds, budgetLeft, err := s.sendFunds(ctx, m)
 	if err != nil {
 		return views.SendPage{}, err
+	}
+	if preview != nil {
+		preview.BudgetLeft = budgetLeft
 	}
 	hint := "One number per line, or separated by commas. Write each with its country code (+372…), or set your organisation's country in Organisation details to leave it out."
 	if code := sms.CallingCode(m.Org.Country); code != 0 {
@@ -248,7 +251,7 @@ func (s *Server) sendPage(c echo.Context, f views.Form, senders []string, previe
 	if err != nil {
 		return views.SendPage{}, err
 	}
-	return views.SendPage{Membership: m, Form: f, Senders: senders, ToHint: hint, Balance: s.cfg.Currency.Format(balance), Preview: preview, Groups: groups}, nil
+	return views.SendPage{Membership: m, Form: f, Senders: senders, ToHint: hint, Funds: funds, Preview: preview, Groups: groups}, nil
 }
 
 func (s *Server) handleSendForm(c echo.Context) error {
@@ -312,12 +315,14 @@ func (s *Server) handleSend(c echo.Context) error {
 				s.flash(c, switchboard.Plural(n, "message", "messages")+" queued.")
 				return redirect(c, switchboard.OrgPath(m.Org.ID, afterSend))
 			}
-			if switchboard.ErrorCode(err) != switchboard.EPAYMENT {
+			refused, ok := sendRefusal(err)
+			if !ok {
 				return err
 			}
-			f.Message = switchboard.ErrorMessage(err)
+			f.Message, status = switchboard.ErrorMessage(err), refused
+		} else {
+			status = http.StatusUnprocessableEntity
 		}
-		status = http.StatusUnprocessableEntity
 	}
 	page, err := s.sendPage(c, f, senders, &plan.preview)
 	if err != nil {
@@ -365,6 +370,9 @@ func (s *Server) handleSendPreview(c echo.Context) error {
 		if msg := plan.fields[field]; msg != "" && strings.TrimSpace(values.Get(field)) != "" {
 			plan.preview.Problems = append(plan.preview.Problems, msg)
 		}
+	}
+	if err := s.budgetBeside(ctx, m, &plan.preview); err != nil {
+		return err
 	}
 	return s.render(c, http.StatusOK, views.SendPreviewPanel(&plan.preview))
 }

@@ -75,6 +75,9 @@ func (db *DB) CreateCampaign(ctx context.Context, actor switchboard.Actor, c *sw
 		if err := tx.lockOrganisation(ctx, c.OrgID); err != nil {
 			return err
 		}
+		if err := subaccountMaySend(ctx, tx, c.OrgID); err != nil {
+			return err
+		}
 		if err := checkGroups(ctx, tx, c.OrgID, c.GroupIDs); err != nil {
 			return err
 		}
@@ -186,6 +189,9 @@ func (db *DB) UpdateCampaign(ctx context.Context, actor switchboard.Actor, c *sw
 	now := db.Now()
 	return db.tx(ctx, func(tx *Tx) error {
 		if err := tx.lockOrganisation(ctx, c.OrgID); err != nil {
+			return err
+		}
+		if err := subaccountMaySend(ctx, tx, c.OrgID); err != nil {
 			return err
 		}
 		if err := checkGroups(ctx, tx, c.OrgID, c.GroupIDs); err != nil {
@@ -379,9 +385,10 @@ const (
 //     campaign's batch; then its recipients, parts, cost and batch, and
 //     the audit line campaign.started.
 //
-// When the balance does not cover the cost, or no one is left to send to,
-// the campaign is failed instead, with the reason for people and the
-// audit line campaign.failed, and nothing is debited or queued. It reports
+// When the balance (or a subaccount's budget, or its parent's balance)
+// does not cover the cost, a subaccount's parent has suspended or closed
+// it, or no one is left to send to, the campaign is failed instead, with
+// the reason for people and the audit line campaign.failed, and nothing is debited or queued. It reports
 // whether this call started or failed the campaign; the campaign as it is
 // then is returned either way.
 func (db *DB) StartCampaign(ctx context.Context, s CampaignStart) (*switchboard.Campaign, bool, error) {
@@ -450,9 +457,10 @@ func (db *DB) StartCampaign(ctx context.Context, s CampaignStart) (*switchboard.
 		}
 		b.Description = "Campaign " + c.Name + ": " + switchboard.Plural(len(b.Messages), "message", "messages") + " from " + c.From
 		batchID, err := db.queueMessages(ctx, tx, b, now)
-		if switchboard.ErrorCode(err) == switchboard.EPAYMENT {
-			// The debit's conditional UPDATE changed nothing: the
-			// transaction goes on, to record why.
+		if code := switchboard.ErrorCode(err); code == switchboard.EPAYMENT || code == switchboard.EFORBIDDEN {
+			// The debit's conditional UPDATEs changed nothing (a balance
+			// or budget short, a subaccount suspended or closed by its
+			// parent): the transaction goes on, to record why.
 			return fail(switchboard.ErrorMessage(err))
 		} else if err != nil {
 			return err

@@ -207,14 +207,24 @@ func (db *DB) RecordDeliveries(ctx context.Context, outcomes []switchboard.Deliv
 		if len(failed) > 0 {
 			// Refunds lock balances: taken in the order of the
 			// organisations, two workers' batches never wait on each other
-			// in a circle.
+			// in a circle. A subaccount's refund locks its subaccounts row,
+			// then its parent's balance, as its sends do; so the batch
+			// takes every subaccounts row it needs first, in order, before
+			// any balance: else, holding a parent's balance (its own
+			// refund, or another subaccount's), it would wait for a
+			// subaccount's row that a send holds while that send waits
+			// for the same balance (PostgreSQL: deadlock detected).
 			orgs, err := messageOrgs(ctx, tx, failed)
 			if err != nil {
 				return err
 			}
 			slices.SortStableFunc(failed, func(a, b switchboard.DeliveryOutcome) int {
-				return cmp.Or(cmp.Compare(orgs[a.MessageID], orgs[b.MessageID]), cmp.Compare(a.MessageID, b.MessageID))
+				oa, ob := orgs[a.MessageID], orgs[b.MessageID]
+				return cmp.Or(-cmp.Compare(oa.subaccount, ob.subaccount), cmp.Compare(oa.id, ob.id), cmp.Compare(a.MessageID, b.MessageID))
 			})
+			if err := lockSubaccounts(ctx, tx, failed, orgs); err != nil {
+				return err
+			}
 			for _, o := range failed {
 				if _, err := db.failMessage(ctx, tx, o.MessageID, o.Reason, now); err != nil {
 					return err
@@ -247,22 +257,56 @@ func (db *DB) RecordDeliveries(ctx context.Context, outcomes []switchboard.Deliv
 	return nil
 }
 
+// lockSubaccounts locks, in the order of failed (subaccounts first, by
+// id), the subaccounts rows of the failed messages' organisations that
+// are subaccounts: PostgreSQL only, SQLite's single writer has the
+// database to itself.
+func lockSubaccounts(ctx context.Context, tx *Tx, failed []switchboard.DeliveryOutcome, orgs map[int64]messageOrg) error {
+	if !tx.db.pg {
+		return nil
+	}
+	var last int64
+	for _, o := range failed {
+		org := orgs[o.MessageID]
+		if org.subaccount == 0 {
+			break
+		}
+		if org.id == last {
+			continue
+		}
+		last = org.id
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM subaccounts WHERE org_id = ? FOR NO KEY UPDATE`, org.id); err != nil {
+			return fmt.Errorf("store: lock subaccount %d: %w", org.id, err)
+		}
+	}
+	return nil
+}
+
+// messageOrg is the organisation of a message, and whether it is a
+// subaccount.
+type messageOrg struct {
+	id         int64
+	subaccount int
+}
+
 // messageOrgs returns the organisation of each message of outcomes.
-func messageOrgs(ctx context.Context, tx *Tx, outcomes []switchboard.DeliveryOutcome) (map[int64]int64, error) {
+func messageOrgs(ctx context.Context, tx *Tx, outcomes []switchboard.DeliveryOutcome) (map[int64]messageOrg, error) {
 	ids := make([]int64, len(outcomes))
 	for i, o := range outcomes {
 		ids[i] = o.MessageID
 	}
-	orgs := map[int64]int64{}
+	orgs := map[int64]messageOrg{}
 	err := queueChunks(ids, func(chunk []int64) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, org_id FROM messages WHERE id IN (`+queueMarks(len(chunk))+`)`, queueIDArgs(chunk)...)
+		rows, err := tx.QueryContext(ctx, `SELECT m.id, m.org_id, CASE WHEN s.org_id IS NULL THEN 0 ELSE 1 END
+			FROM messages m LEFT JOIN subaccounts s ON s.org_id = m.org_id WHERE m.id IN (`+queueMarks(len(chunk))+`)`, queueIDArgs(chunk)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id, org int64
-			if err := rows.Scan(&id, &org); err != nil {
+			var id int64
+			var org messageOrg
+			if err := rows.Scan(&id, &org.id, &org.subaccount); err != nil {
 				return err
 			}
 			orgs[id] = org

@@ -59,8 +59,8 @@ func (db *DB) QueueMessages(ctx context.Context, b Batch) (batchID int64, err er
 // queueMessages is QueueMessages inside the caller's transaction tx, for a
 // send that writes more in the same transaction (a campaign's start): the
 // debit, the messages, their queue rows and the day's usage. b holds at
-// least one message. On an EPAYMENT error nothing was written and tx may
-// go on.
+// least one message. On an EPAYMENT error (or EFORBIDDEN, a subaccount
+// its parent suspended or closed) nothing was written and tx may go on.
 func (db *DB) queueMessages(ctx context.Context, tx *Tx, b Batch, now time.Time) (batchID int64, err error) {
 	var total switchboard.Money
 	parts := 0

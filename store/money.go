@@ -25,17 +25,25 @@ func (db *DB) debit(ctx context.Context, tx *Tx, orgID int64, amount switchboard
 	if amount < 0 {
 		return 0, fmt.Errorf("store: debit of a negative amount %d", amount)
 	}
-	sub, err := fundingOf(ctx, tx, orgID)
-	if err != nil {
-		return 0, err
-	}
-	if sub != nil {
-		return db.debitSubaccount(ctx, tx, sub, amount, cur, actorID, description)
-	}
+	// An organisation that is no subaccount pays from its balance: the
+	// question "is it one?" rides in the UPDATE (one probe of the
+	// subaccounts' primary key, no row of theirs locked), rather than a
+	// statement of its own before every send (BenchmarkFundingOf: 7–11 µs
+	// on SQLite, 55–68 µs on PostgreSQL, a round trip). Only when the
+	// UPDATE changed nothing is it asked again: a subaccount, or a
+	// balance short.
 	var after int64
-	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance`,
-		int64(amount), orgID, int64(amount)).Scan(&after)
+	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance - ? WHERE id = ? AND balance >= ?
+		AND NOT EXISTS (SELECT 1 FROM subaccounts WHERE org_id = ?) RETURNING balance`,
+		int64(amount), orgID, int64(amount), orgID).Scan(&after)
 	if errors.Is(err, sql.ErrNoRows) {
+		sub, err := fundingOf(ctx, tx, orgID)
+		if err != nil {
+			return 0, err
+		}
+		if sub != nil {
+			return db.debitSubaccount(ctx, tx, sub, amount, cur, actorID, description)
+		}
 		var balance int64
 		if err := tx.QueryRowContext(ctx, `SELECT balance FROM organisations WHERE id = ?`, orgID).Scan(&balance); errors.Is(err, sql.ErrNoRows) {
 			return 0, notFound("organisation")
@@ -64,16 +72,18 @@ func (db *DB) credit(ctx context.Context, tx *Tx, e switchboard.LedgerEntry, amo
 	if amount <= 0 {
 		return 0, fmt.Errorf("store: credit of a non-positive amount %d", amount)
 	}
-	sub, err := fundingOf(ctx, tx, e.OrgID)
-	if err != nil {
-		return 0, err
-	}
-	if sub != nil {
-		return db.creditSubaccount(ctx, tx, sub, e, amount, actorID)
-	}
+	// As in debit, the subaccount question rides in the UPDATE.
 	var after int64
-	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance + ? WHERE id = ? RETURNING balance`, int64(amount), e.OrgID).Scan(&after)
+	err = tx.QueryRowContext(ctx, `UPDATE organisations SET balance = balance + ? WHERE id = ?
+		AND NOT EXISTS (SELECT 1 FROM subaccounts WHERE org_id = ?) RETURNING balance`, int64(amount), e.OrgID, e.OrgID).Scan(&after)
 	if errors.Is(err, sql.ErrNoRows) {
+		sub, err := fundingOf(ctx, tx, e.OrgID)
+		if err != nil {
+			return 0, err
+		}
+		if sub != nil {
+			return db.creditSubaccount(ctx, tx, sub, e, amount, actorID)
+		}
 		return 0, notFound("organisation")
 	} else if err != nil {
 		return 0, fmt.Errorf("store: credit organisation %d: %w", e.OrgID, err)

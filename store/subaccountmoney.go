@@ -114,8 +114,23 @@ func subaccountRefusal(ctx context.Context, tx *Tx, f *subaccountFunds, amount s
 		return SubaccountSuspended(f.parent)
 	case switchboard.SubaccountActive:
 		return BudgetShort(cur, max(switchboard.Money(budget-spent), 0), amount)
+	case switchboard.SubaccountPending:
+		return SubaccountPending(f.parent)
 	}
-	return switchboard.Errorf(switchboard.EFORBIDDEN, "This subaccount was closed by %s: it sends nothing.", f.parent)
+	return SubaccountClosed(f.parent)
+}
+
+// SubaccountClosed is the error of a send of a subaccount its parent
+// closed.
+func SubaccountClosed(parent string) error {
+	return switchboard.Errorf(switchboard.EFORBIDDEN, "This subaccount was closed by %s: it sends nothing.", parent)
+}
+
+// SubaccountPending is the error of a send of a subaccount whose
+// invitation nobody has accepted yet (no one can be signed in to it then,
+// but an operator's script could try).
+func SubaccountPending(parent string) error {
+	return switchboard.Errorf(switchboard.EFORBIDDEN, "This subaccount of %s is waiting for its invitation to be accepted: it sends nothing until then.", parent)
 }
 
 // SubaccountSuspended is the error of a send of a subaccount its parent
