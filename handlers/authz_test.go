@@ -299,6 +299,9 @@ var routeCases = map[string]routeCase{
 	}},
 	"GET /orgs/:org/api/secret":  {perm: switchboard.PermAPI},
 	"POST /orgs/:org/api/secret": {perm: switchboard.PermAPI},
+
+	// The subaccounts' statistics as CSV (issue 12).
+	"GET /orgs/:org/subaccounts/statistics.csv": {perm: switchboard.PermSubaccounts},
 }
 
 func fillPath(route string, f orgFixture) string {

@@ -149,6 +149,9 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodPost, "/api", switchboard.PermAPI, s.handleAPISave)
 	s.orgRoute(org, http.MethodGet, "/api/secret", switchboard.PermAPI, s.handleReportSecretConfirm)
 	s.orgRoute(org, http.MethodPost, "/api/secret", switchboard.PermAPI, s.handleReportSecret)
+	// The subaccounts' statistics as CSV (handlers/subaccountstats.go);
+	// the statistics themselves are on the Subaccounts page.
+	s.orgRoute(org, http.MethodGet, "/subaccounts/statistics.csv", switchboard.PermSubaccounts, s.handleSubaccountStatsCSV)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,8 +74,7 @@ const subaccountStatsQuery = `SELECT s.org_id, o.name, s.status,
 	LEFT JOIN (SELECT m.org_id, CAST(SUM(m.sent) AS BIGINT) AS sent, CAST(SUM(m.delivered) AS BIGINT) AS delivered, CAST(SUM(m.failed) AS BIGINT) AS failed
 		FROM subaccounts s JOIN message_days m ON m.org_id = s.org_id AND m.day >= ? AND m.day <= ?
 		WHERE s.parent_id = ? GROUP BY m.org_id) m ON m.org_id = s.org_id
-	WHERE s.parent_id = ?
-	ORDER BY o.name, s.org_id`
+	WHERE s.parent_id = ?`
 
 // SubaccountStats returns the statistics of the parent's subaccounts over
 // the UTC days from to to (the dates of both are taken, their times
@@ -132,6 +133,11 @@ func (db *DB) SubaccountStats(ctx context.Context, parentID int64, from, to time
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read the statistics of the subaccounts of organisation %d: %w", parentID, err)
 	}
+	// By name in Go rather than by ORDER BY: the engines' collations
+	// differ, and the page must not.
+	slices.SortFunc(st.Subaccounts, func(a, b SubaccountUsage) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.OrgID, b.OrgID))
+	})
 	for i := range st.Subaccounts {
 		s := &st.Subaccounts[i]
 		s.Queued = max(s.Messages-s.Sent-s.Delivered-s.Failed, 0)
