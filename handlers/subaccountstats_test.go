@@ -257,7 +257,7 @@ func TestSubaccountStatisticsPage(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	wantContains(t, res, `<label for="period">Period</label>`, `<label for="from">From</label>`, `<label for="to">To</label>`,
 		`<input type="date" value="2026-03-01"`, `<option value="custom" selected>Custom range</option>`, ">Show</button>",
-		"Days are UTC.", "From 1 Mar 2026 to 7 Mar 2026, days in UTC.",
+		"Days are UTC, from midnight to midnight.", "From 1 Mar 2026 to 7 Mar 2026, days in UTC.",
 		`href="/orgs/`+itoa(s.owner.org)+`/subaccounts/statistics.csv?from=2026-03-01&amp;period=custom&amp;to=2026-03-07"`)
 	page := parseHTML(t, res.body)
 
