@@ -17,7 +17,9 @@ import (
 // from them by a GROUP BY, as the spends, the refunds and the status
 // trigger would have left them. Statuses and parts vary as SeedMessages's
 // do: delivered 90%, queued 5%, sent 3%, failed 2% (refunded); one or two
-// parts at 0.05 a part. It returns the subaccounts' ids.
+// parts at 0.05 a part. The daily sums also get the eleven months before
+// (copies of the first day's), as a year of use would leave them. It
+// returns the subaccounts' ids.
 func seedSubaccountMonth(tb testing.TB, dsn string, owner *switchboard.Profile, parentID int64, subaccounts, messages int, month time.Time) []int64 {
 	tb.Helper()
 	raw := rawDB(tb, dsn)
@@ -65,6 +67,22 @@ func seedSubaccountMonth(tb testing.TB, dsn string, owner *switchboard.Profile, 
 		SELECT org_id, `+day+`, SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END),
 			SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END)
 		FROM messages WHERE org_id >= ? AND org_id < ? GROUP BY 1, 2`, first, first+int64(subaccounts))
+	must(tb, err)
+	// The eleven months before: each subaccount's first day copied to
+	// each of them, so that the period, not the table, bounds what is
+	// read.
+	before := `(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 334) SELECT i, date(?, '-' || i || ' days') AS d FROM c) AS c`
+	if storetest.Postgres() {
+		before = `(SELECT i, to_char(CAST(? AS date) - i, 'YYYY-MM-DD') AS d FROM generate_series(1, 334) AS g(i)) AS c`
+	}
+	first1 := month.Format(time.DateOnly)
+	_, err = raw.ExecContext(ctx, `INSERT INTO usage_daily (org_id, day, messages, parts, spent, refunded)
+		SELECT u.org_id, c.d, u.messages, u.parts, u.spent, u.refunded FROM usage_daily u CROSS JOIN `+before+`
+		WHERE u.org_id >= ? AND u.org_id < ? AND u.day = ?`, first1, first, first+int64(subaccounts), first1)
+	must(tb, err)
+	_, err = raw.ExecContext(ctx, `INSERT INTO message_days (org_id, day, sent, delivered, failed)
+		SELECT m.org_id, c.d, m.sent, m.delivered, m.failed FROM message_days m CROSS JOIN `+before+`
+		WHERE m.org_id >= ? AND m.org_id < ? AND m.day = ?`, first1, first, first+int64(subaccounts), first1)
 	must(tb, err)
 	// PostgreSQL plans by its statistics, which autovacuum would gather
 	// after such a load; SQLite's too, with ANALYZE.
