@@ -61,8 +61,8 @@ const MaxStatsDays = 366
 // change, so the statement reads at most subaccounts × days rows of each,
 // never a message, whatever they sent; and a row per subaccount rather
 // than per day spares the driver most of its work per column
-// (BenchmarkSubaccountStats: 11.5 ms on SQLite with a row per day, 3.5 ms
-// with these).
+// (BenchmarkSubaccountStats on SQLite, on the same busy machine: 7.0 ms
+// with a row per subaccount and day, 4.6 ms with these).
 const subaccountStatsQuery = `SELECT s.org_id, o.name, s.status,
 		COALESCE(u.messages, 0), COALESCE(u.parts, 0), COALESCE(u.cost, 0), COALESCE(u.daily, ''),
 		COALESCE(m.sent, 0), COALESCE(m.delivered, 0), COALESCE(m.failed, 0)
