@@ -325,6 +325,8 @@ var routeCases = map[string]routeCase{
 	"POST /orgs/:org/subaccounts/:sub/close":   {perm: switchboard.PermSubaccounts},
 	"GET /orgs/:org/subaccounts/:sub/cancel":   {perm: switchboard.PermSubaccounts},
 	"POST /orgs/:org/subaccounts/:sub/cancel":  {perm: switchboard.PermSubaccounts},
+	// The subaccounts' statistics as CSV (issue 12).
+	"GET /orgs/:org/subaccounts/statistics.csv": {perm: switchboard.PermSubaccounts},
 }
 
 func fillPath(route string, f orgFixture) string {

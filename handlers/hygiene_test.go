@@ -381,6 +381,7 @@ func TestNoInlineStyles(t *testing.T) {
 		"sign-up with a mistake":     a.client().post("/signup", url.Values{"email": {"x"}}),
 		"sender name with a mistake": owner.post(path(org, "sender-names"), url.Values{"name": {"x"}}),
 		"history with a mistake":     owner.get(path(org, "history") + "?from_date=x"),
+		"statistics with a mistake":  owner.get(path(org, "subaccounts/statistics.csv") + "?from=x"),
 	}
 	for u, c := range pages {
 		posts["GET "+u] = c.get(u)

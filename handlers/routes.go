@@ -163,6 +163,9 @@ func (s *Server) routes() {
 		s.orgRoute(org, http.MethodGet, "/subaccounts/:sub/"+a.path, switchboard.PermSubaccounts, a.confirm(s))
 		s.orgRoute(org, http.MethodPost, "/subaccounts/:sub/"+a.path, switchboard.PermSubaccounts, a.post(s))
 	}
+	// The subaccounts' statistics as CSV (handlers/subaccountstats.go);
+	// the statistics themselves are on the Subaccounts page.
+	s.orgRoute(org, http.MethodGet, "/subaccounts/statistics.csv", switchboard.PermSubaccounts, s.handleSubaccountStatsCSV)
 }
 
 // Routes lists every route the server answers, as "METHOD path", for the

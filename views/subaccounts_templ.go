@@ -250,7 +250,7 @@ func Subaccounts(p SubaccountsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = Field(FieldProps{Name: "name", Label: "Name", Type: "text", Value: p.Create.Value("name"), Error: p.Create.Error("name"), Required: true, MaxLength: 100, Autocomplete: "off",
-				Hint: "Such as Acme Estonia."}).Render(ctx, templ_7745c5c3_Buffer)
+				Hint: "Such as Acme Finland."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
