@@ -18,18 +18,19 @@ import (
 // and the budget left of a subaccount with a budget ("" otherwise), for
 // the preview beside the cost.
 func (s *Server) sendFunds(ctx context.Context, m *switchboard.Membership) (views.SendFunds, string, error) {
-	f, err := s.db.SendFunds(ctx, m.Org.ID)
+	balance, f, err := s.db.Funds(ctx, m.Org.ID)
 	if err != nil {
 		return views.SendFunds{}, "", err
 	}
-	out := views.SendFunds{Label: "Balance", Amount: s.cfg.Currency.Format(f.Balance), Paused: sendingPaused(m)}
+	out := views.SendFunds{Label: "Balance", Amount: s.cfg.Currency.Format(balance), Paused: sendingPaused(m)}
 	budgetLeft := ""
 	switch {
-	case f.Budgeted:
-		budgetLeft = s.cfg.Currency.Format(f.BudgetLeft)
+	case f == nil:
+	case f.Budgeted():
+		budgetLeft = s.cfg.Currency.Format(f.Left())
 		out.Label, out.Amount = "Budget left", budgetLeft
-	case f.Funder != "":
-		out.Label = "Balance of " + f.Funder
+	default:
+		out.Label, out.Amount = "Balance of "+f.ParentName, s.cfg.Currency.Format(f.ParentBalance)
 	}
 	return out, budgetLeft, nil
 }

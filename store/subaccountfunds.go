@@ -20,9 +20,11 @@ const subaccountFundsQuery = `SELECT o.balance, COALESCE(s.parent_id, 0), COALES
 	LEFT JOIN organisations p ON p.id = s.parent_id
 	WHERE o.id = ?`
 
-// readFunds returns organisation orgID's own balance and, when it is a
-// subaccount, its funds (nil otherwise).
-func (db *DB) readFunds(ctx context.Context, orgID int64) (switchboard.Money, *switchboard.SubaccountFunds, error) {
+// Funds returns organisation orgID's own balance and, when it is a
+// subaccount, its funds (nil otherwise): what the send pages, the Credits
+// page, the dashboard and the API show before anyone sends (the debit
+// alone decides, in its transaction).
+func (db *DB) Funds(ctx context.Context, orgID int64) (switchboard.Money, *switchboard.SubaccountFunds, error) {
 	var f switchboard.SubaccountFunds
 	var balance, budget, spent, parentBalance int64
 	var funding, status string
@@ -44,7 +46,7 @@ func (db *DB) readFunds(ctx context.Context, orgID int64) (switchboard.Money, *s
 // spend, for its own Credits page and dashboard. An organisation that is
 // no subaccount is ENOTFOUND: it has a balance of its own (Balance).
 func (db *DB) SubaccountFunds(ctx context.Context, orgID int64) (*switchboard.SubaccountFunds, error) {
-	_, f, err := db.readFunds(ctx, orgID)
+	_, f, err := db.Funds(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +60,7 @@ func (db *DB) SubaccountFunds(ctx context.Context, orgID int64) (*switchboard.Su
 // for a subaccount what both of its limits allow at once
 // (switchboard.SubaccountFunds.Available). The API's balance is this.
 func (db *DB) Spendable(ctx context.Context, orgID int64) (switchboard.Money, error) {
-	balance, f, err := db.readFunds(ctx, orgID)
+	balance, f, err := db.Funds(ctx, orgID)
 	if err != nil {
 		return 0, err
 	}
