@@ -101,6 +101,22 @@ func TestBrowserSubaccountBudget(t *testing.T) {
 	row.waitText("Mari Tamm")
 	row.waitText("€0.10")
 	row.waitText("€0.00 left")
+	// And this month's chart of its cost per day, drawn on the server: an
+	// SVG image with its title and a bar of Acme Estonia's €0.10, and the
+	// statistics table with the same cost.
+	chart := ada.eval(`(function(){
+		const svg = document.querySelector("#statistics svg[role=img]");
+		if (!svg) return "";
+		const bars = Array.from(svg.querySelectorAll("rect > title")).map(e => e.textContent);
+		return svg.querySelector("title").textContent + "\n" + bars.join("\n");
+	})()`)
+	if !strings.HasPrefix(chart, "Cost per day per subaccount") {
+		ada.fatalf("no chart of the cost per day on the Subaccounts page: %q", chart)
+	}
+	if !strings.Contains(chart, "\nAcme Estonia, ") || !strings.Contains(chart, ": €0.10") {
+		ada.fatalf("the chart has no bar of Acme Estonia's €0.10: %q", chart)
+	}
+	ada.within("//table[@id='subaccount-stats-table']//tr[th[contains(., 'Acme Estonia')] or td[contains(., 'Acme Estonia')]]").waitText("€0.10")
 	var balance int64
 	if err := raw.QueryRow(`SELECT balance FROM organisations WHERE id = ?`, org).Scan(&balance); err != nil {
 		t.Fatal(err)
