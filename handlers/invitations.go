@@ -127,11 +127,8 @@ func (s *Server) handleInvitationResend(c echo.Context) error {
 		page.InvitationError = map[int64]string{inv.ID: msg}
 		return s.render(c, http.StatusTooManyRequests, views.Members(page))
 	}
-	if !s.limits.resendInvitation.allow(strconv.FormatInt(inv.ID, 10)) {
-		return refuse("This invitation was resent several times in the last hour. Please wait a while before sending it again, and check the address meanwhile.")
-	}
-	if !s.limits.inviteProfile.allow(strconv.FormatInt(m.Member.ProfileID, 10)) {
-		return refuse("Too many invitations in a short time. Please wait a few minutes and try again.")
+	if why := s.resendRefusal(inv.ID, m.Member.ProfileID); why != "" {
+		return refuse(why)
 	}
 	token, hash := newToken()
 	msg, err := s.invitationEmail(c, m, inv.Email, inv.Role, token)
@@ -299,4 +296,18 @@ func welcome(joined *switchboard.Invitation) string {
 		return "Welcome to " + joined.OrgName + ", a subaccount of " + joined.ParentName + ". It is yours: you are its Owner."
 	}
 	return "Welcome to " + joined.OrgName + ". You joined as " + joined.Role.Name + "."
+}
+
+// resendRefusal says why the rate limits refuse a resend of invitation
+// invID by profileID now ("" when they allow it): a resend of the same
+// invitation several times an hour, or an inviter sending too many at once.
+// The Members page and a pending subaccount's page both resend.
+func (s *Server) resendRefusal(invID, profileID int64) string {
+	if !s.limits.resendInvitation.allow(strconv.FormatInt(invID, 10)) {
+		return "This invitation was resent several times in the last hour. Please wait a while before sending it again, and check the address meanwhile."
+	}
+	if !s.limits.inviteProfile.allow(strconv.FormatInt(profileID, 10)) {
+		return "Too many invitations in a short time. Please wait a few minutes and try again."
+	}
+	return ""
 }

@@ -382,11 +382,8 @@ func (s *Server) handleSubaccountResend(c echo.Context) error {
 		page.InvitationError = msg
 		return s.render(c, http.StatusTooManyRequests, views.SubaccountDetails(page))
 	}
-	if !s.limits.resendInvitation.allow(strconv.FormatInt(page.Invitation.ID, 10)) {
-		return refuse("This invitation was resent several times in the last hour. Please wait a while before sending it again, and check the address meanwhile.")
-	}
-	if !s.limits.inviteProfile.allow(strconv.FormatInt(m.Member.ProfileID, 10)) {
-		return refuse("Too many invitations in a short time. Please wait a few minutes and try again.")
+	if why := s.resendRefusal(page.Invitation.ID, m.Member.ProfileID); why != "" {
+		return refuse(why)
 	}
 	token, hash := newToken()
 	msg, err := s.subaccountEmail(c, m, sub.Email, sub.Name, token)
