@@ -20,6 +20,9 @@ type Organisation struct {
 	Country string
 	// OwnerOnlyMembers switches the Members section to owner-only.
 	OwnerOnlyMembers bool
+	// RequireTwoFactor sends members without two-factor authentication
+	// to set it up when they open the organisation (owner only).
+	RequireTwoFactor bool
 	CreatedAt        time.Time
 
 	// ParentID is, for a subaccount, the organisation that funds it (0

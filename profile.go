@@ -37,6 +37,10 @@ type Profile struct {
 	// role given or taken, joining or leaving an organisation); a session
 	// made in an older one gets a new token on its next request.
 	PrivilegeEpoch int64
+
+	// TwoFactor reports whether two-factor authentication (TOTP) is on:
+	// a secret confirmed by a first code (issue 13).
+	TwoFactor bool
 }
 
 // Name is how the profile is shown to others.

@@ -91,6 +91,7 @@ func fillEveryTable(tb testing.TB, db *store.DB) (*switchboard.Profile, *switchb
 	fillRaw(tb, db, org.ID, owner.ID, group.ID)
 	fillAPI(tb, db, org.ID, owner)
 	fillSubaccounts(tb, db, org.ID, owner)
+	fillTwoFactorRaw(tb, db, org.ID, owner.ID)
 	token := "a session token of the test"
 	must(tb, db.Sessions().CommitCtx(ctx, token, []byte("session\x00data"), t0.Add(time.Hour)))
 	return owner, org, token
@@ -423,6 +424,22 @@ func fillSubaccounts(tb testing.TB, db *store.DB, parentID int64, owner *switchb
 		Messages: []switchboard.Message{oneMessage("+37255500005", 500)}})
 	must(tb, err)
 	must(tb, db.ExecForTest(ctx, `UPDATE messages SET status = 'sent' WHERE org_id = ?`, sub.ID))
+}
+
+// fillTwoFactorRaw gives rows to the tables of issue 13, raw until their
+// store functions exist: the owner's two-factor on (a sealed secret of the
+// test, its last step), a used and an unused recovery code, a login
+// waiting for its code, a security event, and the organisation requiring
+// two-factor (a BOOLEAN on PostgreSQL).
+func fillTwoFactorRaw(tb testing.TB, db *store.DB, orgID, profileID int64) {
+	tb.Helper()
+	must(tb, db.ExecForTest(ctx, `UPDATE profiles SET totp_secret = 'sealed secret of the test', totp_since = 1, totp_last_step = 59 WHERE id = ?`, profileID))
+	must(tb, db.ExecForTest(ctx, `INSERT INTO recovery_codes (profile_id, code_hash, created_at, used_at) VALUES (?, ?, 1, NULL), (?, ?, 1, 2)`,
+		profileID, []byte{1, 2, 3}, profileID, []byte{4, 5, 6}))
+	must(tb, db.ExecForTest(ctx, `INSERT INTO login_challenges (token_hash, profile_id, next, ip, attempts, created_at, expires_at) VALUES (?, ?, '/orgs', '192.0.2.1', 1, 1, 2)`,
+		[]byte{7, 8, 9}, profileID))
+	must(tb, db.ExecForTest(ctx, `INSERT INTO profile_events (profile_id, action, actor_name, detail, ip, created_at) VALUES (?, 'two_factor.enabled', 'Olivia Owner', '', '192.0.2.1', 1)`, profileID))
+	must(tb, db.ExecForTest(ctx, `UPDATE organisations SET require_two_factor = TRUE WHERE id = ?`, orgID))
 }
 
 // fillImport runs a contact import through the store to its end (a

@@ -90,7 +90,7 @@ func makeRole(kind string, customID int64, name, permissions string) switchboard
 // and name and its status when it is a subaccount (the query joins
 // subaccountJoin).
 const organisationColumns = `o.id, o.name, o.legal_name, o.vat_number, o.address, o.billing_email, o.country, o.owner_only_members, o.created_at,
-	COALESCE(sa.parent_id, 0), COALESCE(po.name, ''), COALESCE(sa.status, '')`
+	o.require_two_factor, COALESCE(sa.parent_id, 0), COALESCE(po.name, ''), COALESCE(sa.status, '')`
 
 // subaccountJoin joins, to the organisation o, its subaccount row sa and
 // its parent po when it is a subaccount (one step of a primary key each).
@@ -98,7 +98,7 @@ const subaccountJoin = ` LEFT JOIN subaccounts sa ON sa.org_id = o.id LEFT JOIN 
 
 func scanOrganisation(dest []any, o *switchboard.Organisation, created *int64) []any {
 	return append(dest, &o.ID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &o.OwnerOnlyMembers, created,
-		&o.ParentID, &o.ParentName, (*string)(&o.SubaccountStatus))
+		&o.RequireTwoFactor, &o.ParentID, &o.ParentName, (*string)(&o.SubaccountStatus))
 }
 
 // FindMembership returns the organisation orgID and the profile's place in

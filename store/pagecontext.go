@@ -16,8 +16,8 @@ import (
 // The two EXISTS are one step of an index each (roles by organisation,
 // invitations_pending). LOWER(name) orders as SQLite's NOCASE does (ASCII letters folded) and is
 // SQL PostgreSQL accepts too.
-const profileWithMembershipsQuery = `SELECT p.id, p.email, p.first_name, p.last_name, p.language, p.time_zone, p.auth_epoch, p.privilege_epoch, COALESCE(p.last_org_id, 0), p.created_at,
-	o.id, COALESCE(o.name, ''), COALESCE(o.legal_name, ''), COALESCE(o.vat_number, ''), COALESCE(o.address, ''), COALESCE(o.billing_email, ''), COALESCE(o.country, ''), o.owner_only_members, COALESCE(o.created_at, 0),
+const profileWithMembershipsQuery = `SELECT p.id, p.email, p.first_name, p.last_name, p.language, p.time_zone, p.auth_epoch, p.privilege_epoch, COALESCE(p.last_org_id, 0), p.created_at, p.totp_since IS NOT NULL,
+	o.id, COALESCE(o.name, ''), COALESCE(o.legal_name, ''), COALESCE(o.vat_number, ''), COALESCE(o.address, ''), COALESCE(o.billing_email, ''), COALESCE(o.country, ''), o.owner_only_members, COALESCE(o.created_at, 0), o.require_two_factor,
 	COALESCE(m.role, ''), COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), COALESCE(m.joined_at, 0),
 	COALESCE(sa.parent_id, 0), COALESCE(po.name, ''), COALESCE(sa.status, ''),
 	EXISTS (SELECT 1 FROM roles x WHERE x.org_id = o.id),
@@ -60,14 +60,15 @@ func (db *DB) FindProfileWithMemberships(ctx context.Context, profileID int64) (
 			q                      switchboard.Profile
 			orgID                  sql.NullInt64
 			ownerOnly              sql.NullBool
+			requireTwoFactor       sql.NullBool
 			o                      switchboard.Organisation
 			kind, roleName, perms  string
 			roleID, profileCreated int64
 			orgCreated, joined     int64
 			roles, pending         bool
 		)
-		err := rows.Scan(&q.ID, &q.Email, &q.FirstName, &q.LastName, &q.Language, &q.TimeZone, &q.AuthEpoch, &q.PrivilegeEpoch, &q.LastOrgID, &profileCreated,
-			&orgID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &ownerOnly, &orgCreated,
+		err := rows.Scan(&q.ID, &q.Email, &q.FirstName, &q.LastName, &q.Language, &q.TimeZone, &q.AuthEpoch, &q.PrivilegeEpoch, &q.LastOrgID, &profileCreated, &q.TwoFactor,
+			&orgID, &o.Name, &o.LegalName, &o.VATNumber, &o.Address, &o.BillingMail, &o.Country, &ownerOnly, &orgCreated, &requireTwoFactor,
 			&kind, &roleID, &roleName, &perms, &joined, &o.ParentID, &o.ParentName, (*string)(&o.SubaccountStatus), &roles, &pending)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: find profile %d with its organisations: %w", profileID, err)
@@ -80,6 +81,7 @@ func (db *DB) FindProfileWithMemberships(ctx context.Context, profileID int64) (
 			continue
 		}
 		o.ID, o.OwnerOnlyMembers, o.CreatedAt = orgID.Int64, ownerOnly.Bool, fromMillis(orgCreated)
+		o.RequireTwoFactor = requireTwoFactor.Bool
 		list = append(list, OrgMembership{Membership: switchboard.Membership{Org: &o, Member: &switchboard.Member{
 			OrgID: o.ID, ProfileID: p.ID, Role: makeRole(kind, roleID, roleName, perms), JoinedAt: fromMillis(joined),
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,

@@ -9,12 +9,12 @@ import (
 	"switchboard"
 )
 
-const profileColumns = `id, email, first_name, last_name, language, time_zone, auth_epoch, privilege_epoch, COALESCE(last_org_id, 0), created_at`
+const profileColumns = `id, email, first_name, last_name, language, time_zone, auth_epoch, privilege_epoch, COALESCE(last_org_id, 0), created_at, totp_since IS NOT NULL`
 
 func scanProfile(row interface{ Scan(...any) error }) (*switchboard.Profile, error) {
 	var p switchboard.Profile
 	var created int64
-	if err := row.Scan(&p.ID, &p.Email, &p.FirstName, &p.LastName, &p.Language, &p.TimeZone, &p.AuthEpoch, &p.PrivilegeEpoch, &p.LastOrgID, &created); err != nil {
+	if err := row.Scan(&p.ID, &p.Email, &p.FirstName, &p.LastName, &p.Language, &p.TimeZone, &p.AuthEpoch, &p.PrivilegeEpoch, &p.LastOrgID, &created, &p.TwoFactor); err != nil {
 		return nil, err
 	}
 	p.CreatedAt = fromMillis(created)
@@ -78,7 +78,7 @@ func (db *DB) FindProfileByEmail(ctx context.Context, email string) (*switchboar
 	row := db.queryRow(ctx, `SELECT `+profileColumns+`, password_hash FROM profiles WHERE email = ?`, switchboard.NormalizeEmail(email))
 	var p switchboard.Profile
 	var created int64
-	err := row.Scan(&p.ID, &p.Email, &p.FirstName, &p.LastName, &p.Language, &p.TimeZone, &p.AuthEpoch, &p.PrivilegeEpoch, &p.LastOrgID, &created, &hash)
+	err := row.Scan(&p.ID, &p.Email, &p.FirstName, &p.LastName, &p.Language, &p.TimeZone, &p.AuthEpoch, &p.PrivilegeEpoch, &p.LastOrgID, &created, &p.TwoFactor, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", notFound("profile")
 	} else if err != nil {
