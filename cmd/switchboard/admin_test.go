@@ -85,7 +85,9 @@ func (c *panelClient) done(res *http.Response, err error) (int, string, string) 
 // account page opens instead of the login page).
 func (c *panelClient) login(email, password string) bool {
 	c.t.Helper()
-	c.post("/login", url.Values{"email": {email}, "password": {password}})
+	if status, _, _ := c.post("/login", url.Values{"email": {email}, "password": {password}}); status >= 500 {
+		c.t.Fatalf("logging in as %s answers %d", email, status)
+	}
 	return c.loggedIn()
 }
 
