@@ -9,7 +9,4 @@ type QueueLengths struct {
 	Messages int64
 	// Campaigns is the campaigns scheduled and not started yet.
 	Campaigns int64
-	// MessagesByStatus counts every message by its status (queued, sent,
-	// delivered, failed).
-	MessagesByStatus map[string]int64
 }

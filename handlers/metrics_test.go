@@ -20,14 +20,17 @@ import (
 )
 
 // newMetricsApp is the real server with metrics served on its address, as
-// the binary runs without --metrics-addr.
+// the binary runs without --metrics-addr; messages by status are read at
+// every scrape.
 func newMetricsApp(t *testing.T, proxies []*net.IPNet) *app {
 	t.Helper()
 	base, _ := url.Parse(testBaseURL)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, dsn := storetest.Open(t)
+	m := metrics.New(db, logger)
+	m.StatusEvery = 0
 	return newAppOn(t, db, dsn, handlers.Config{BaseURL: base, TrustedProxies: proxies, Logger: logger,
-		Metrics: metrics.New(db, logger), MetricsOnMain: true})
+		Metrics: m, MetricsOnMain: true})
 }
 
 // scrape reads /metrics from the test's loopback client and parses it as

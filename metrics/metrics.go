@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,8 +37,18 @@ const Unmatched = "unmatched"
 
 // Queues reads the lengths of the queues; the store does.
 type Queues interface {
+	// QueueLengths is cheap (small indexes): read at every scrape.
 	QueueLengths(ctx context.Context) (switchboard.QueueLengths, error)
+	// MessagesByStatus is linear in the number of messages: read at most
+	// every Metrics.StatusEvery.
+	MessagesByStatus(ctx context.Context) (map[string]int64, error)
 }
+
+// DefaultStatusEvery is how long the count of messages by status is kept
+// between two readings: a count over millions of messages takes a few
+// hundred milliseconds, which a scrape every 15 seconds from two
+// Prometheus servers should not pay each time.
+const DefaultStatusEvery = time.Minute
 
 // ScrapeTimeout bounds the database queries of one scrape: a slow database
 // answers a scrape without queue gauges rather than holding it.
@@ -46,6 +57,11 @@ const ScrapeTimeout = 2 * time.Second
 // Metrics is the registry and the series of one process. A nil *Metrics
 // counts nothing, so servers built without metrics need no checks.
 type Metrics struct {
+	// StatusEvery is how long the count of messages by status is kept
+	// (DefaultStatusEvery); 0 reads it at every scrape. Set it before the
+	// first scrape.
+	StatusEvery time.Duration
+
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -60,7 +76,8 @@ func New(q Queues, logger *slog.Logger) *Metrics {
 		logger = slog.Default()
 	}
 	m := &Metrics{
-		registry: prometheus.NewRegistry(),
+		StatusEvery: DefaultStatusEvery,
+		registry:    prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_http_requests_total",
 			Help: "HTTP requests answered, by route pattern, method and status.",
@@ -83,7 +100,7 @@ func New(q Queues, logger *slog.Logger) *Metrics {
 		m.logins.WithLabelValues(r)
 	}
 	if q != nil {
-		m.registry.MustRegister(&queueCollector{queues: q, logger: logger})
+		m.registry.MustRegister(&queueCollector{queues: q, logger: logger, now: time.Now, every: &m.StatusEvery})
 	}
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 	return m
@@ -133,6 +150,14 @@ var (
 type queueCollector struct {
 	queues Queues
 	logger *slog.Logger
+	now    func() time.Time
+	every  *time.Duration
+
+	// The last count of messages by status, and when it was read; one
+	// scrape reads it at a time.
+	mu       sync.Mutex
+	byStatus map[string]int64
+	readAt   time.Time
 }
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -145,17 +170,26 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), ScrapeTimeout)
 	defer cancel()
-	q, err := c.queues.QueueLengths(ctx)
-	if err != nil {
-		// The gauges are left out of this scrape: a made-up 0 would say
-		// the queues are empty. Prometheus' "absent" alerts see it.
+	// On an error the gauges are left out of this scrape: a made-up 0
+	// would say the queues are empty. Prometheus' "absent" alerts see it.
+	if q, err := c.queues.QueueLengths(ctx); err != nil {
 		c.logger.Error("metrics: read queue lengths", "err", err)
-		return
+	} else {
+		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(q.Outbox))
+		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(q.Messages))
+		ch <- prometheus.MustNewConstMetric(campaignsDesc, prometheus.GaugeValue, float64(q.Campaigns))
 	}
-	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(q.Outbox))
-	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(q.Messages))
-	ch <- prometheus.MustNewConstMetric(campaignsDesc, prometheus.GaugeValue, float64(q.Campaigns))
-	for status, n := range q.MessagesByStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byStatus == nil || c.now().Sub(c.readAt) >= *c.every {
+		byStatus, err := c.queues.MessagesByStatus(ctx)
+		if err != nil {
+			c.logger.Error("metrics: read messages by status", "err", err)
+			return
+		}
+		c.byStatus, c.readAt = byStatus, c.now()
+	}
+	for status, n := range c.byStatus {
 		ch <- prometheus.MustNewConstMetric(statusDesc, prometheus.GaugeValue, float64(n), status)
 	}
 }
