@@ -50,9 +50,10 @@ type Queues interface {
 // Prometheus servers should not pay each time.
 const DefaultStatusEvery = time.Minute
 
-// ScrapeTimeout bounds the database queries of one scrape: a slow database
-// answers a scrape without queue gauges rather than holding it.
-const ScrapeTimeout = 2 * time.Second
+// ScrapeTimeout bounds the database queries of one scrape, within
+// Prometheus' default scrape timeout of 10 seconds: a slow database answers
+// a scrape without queue gauges rather than holding it.
+const ScrapeTimeout = 5 * time.Second
 
 // Metrics is the registry and the series of one process. A nil *Metrics
 // counts nothing, so servers built without metrics need no checks.
