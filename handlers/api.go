@@ -106,6 +106,7 @@ func (s *Server) apiRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			who = slog.Int64("api_key", caller.Key.ID)
 		}
 		s.logAccess(c, "api request", id, start, who)
+		s.observe(c, start)
 		return nil
 	}
 }

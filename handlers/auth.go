@@ -11,6 +11,7 @@ import (
 
 	"switchboard"
 	"switchboard/mail"
+	"switchboard/metrics"
 	"switchboard/password"
 	"switchboard/store"
 	"switchboard/views"
@@ -150,6 +151,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	done, wait := s.limits.login.begin(email, c.RealIP())
 	if wait > 0 {
 		s.logger.Warn("login rate limited", "ip", c.RealIP(), "wait", wait.Round(time.Second))
+		s.countLogin(metrics.LoginRateLimited)
 		page.Form.Message = tooManyLogins(c, wait)
 		return s.render(c, http.StatusTooManyRequests, views.Login(page))
 	}
@@ -164,12 +166,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 	done(ok && p != nil)
 	if !ok || p == nil {
 		s.logger.Warn("login failed", "ip", c.RealIP())
+		s.countLogin(metrics.LoginWrongPassword)
 		page.Form.Message = errLoginFailed
 		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
 	}
 	if err := s.logIn(c, p); err != nil {
 		return err
 	}
+	s.countLogin(metrics.LoginSuccess)
 	if next == "" {
 		next = s.landing(c, p)
 	}

@@ -99,6 +99,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			who = slog.Int64("profile", p.ID)
 		}
 		s.logAccess(c, "request", id, start, who)
+		s.observe(c, start)
 		return nil
 	}
 }

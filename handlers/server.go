@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/metrics"
 	"switchboard/store"
 )
 
@@ -74,6 +75,12 @@ type Config struct {
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.
 	HashConcurrency int
+	// Metrics counts requests and logins (package metrics); may be nil.
+	Metrics *metrics.Metrics
+	// MetricsOnMain serves Metrics at /metrics on the panel's address, to
+	// loopback and trusted proxies only; false when --metrics-addr serves
+	// them on an address of their own.
+	MetricsOnMain bool
 }
 
 // Server serves the panel.
@@ -93,6 +100,10 @@ type Server struct {
 	apiRouter  *echo.Echo
 	apiRoutes  []APIRoute
 	apiLimiter *apiLimiter
+
+	// routePatterns are the routes of both Echos, for the metrics' route
+	// label (handlers/metrics.go).
+	routePatterns map[string]bool
 }
 
 // DefaultAPIRate is how many requests a second an API key may make when
@@ -169,12 +180,19 @@ func New(db *store.DB, cfg Config) *Server {
 	s.echo = e
 	s.routes()
 	s.newAPI()
+	s.routePatterns = s.knownRoutes()
 	return s
 }
 
 // ServeHTTP serves one request: the JSON API's under /api/, the panel's
 // everywhere else.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// /metrics answers before any middleware (no session, no CSRF) and
+	// only to this machine; to anyone else it is the panel's 404.
+	if r.URL.Path == metricsPath && s.cfg.MetricsOnMain && s.cfg.Metrics != nil && s.metricsAllowed(r) {
+		s.cfg.Metrics.Handler().ServeHTTP(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, apiPrefix) {
 		s.apiRouter.ServeHTTP(w, r)
 		return

@@ -24,6 +24,7 @@ import (
 	"switchboard/handlers"
 	"switchboard/importer"
 	"switchboard/mail"
+	"switchboard/metrics"
 	"switchboard/reports"
 	"switchboard/scheduler"
 	"switchboard/store"
@@ -105,6 +106,11 @@ type Config struct {
 	ReportAllowLoopback bool
 	// APIRate is how many requests a second each API key may make.
 	APIRate int
+	// MetricsAddr, when set, is the address of a listener of its own that
+	// serves /metrics (to anyone who reaches it); the panel's address then
+	// no longer does. Empty: /metrics on the panel's address, to loopback
+	// and trusted proxies only.
+	MetricsAddr string
 }
 
 // Main is the running program. Tests start one on port 0 with a temporary
@@ -133,10 +139,15 @@ type Main struct {
 	Deliveries *gateway.Worker
 	listener   net.Listener
 	http       *http.Server
-	cancel     context.CancelFunc
-	done       chan struct{}
-	delivered  chan struct{} // closed when Deliveries has stopped
-	logger     *slog.Logger
+	// Metrics are the process' Prometheus metrics; metricsHTTP serves
+	// them on --metrics-addr when given.
+	Metrics         *metrics.Metrics
+	metricsListener net.Listener
+	metricsHTTP     *http.Server
+	cancel          context.CancelFunc
+	done            chan struct{}
+	delivered       chan struct{} // closed when Deliveries has stopped
+	logger          *slog.Logger
 
 	// Campaigns is the scheduler: it starts the campaigns that are due.
 	Campaigns *scheduler.Worker
@@ -197,6 +208,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	reportLoopback := fs.Bool("report-allow-loopback", defaultLoopback, "let organisations' delivery-report URLs be http:// to this machine (a receiver beside the panel, or tests); otherwise https:// only, never to this machine or a private network")
 	apiRate := fs.Int("api-rate", defaultRate, "requests a second each API key may make (and a burst of as many)")
+	metricsAddr := fs.String("metrics-addr", env("metrics-addr", m.Config.MetricsAddr), "address of a listener of its own for /metrics, host:port; empty serves /metrics on --addr to loopback and trusted proxies only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -231,6 +243,12 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return fmt.Errorf("--addr: %q is not host:port (for example localhost:8080)", *addr)
 	}
 	m.Config.Addr = *addr
+	if *metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(*metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %q is not host:port (for example localhost:9090)", *metricsAddr)
+		}
+	}
+	m.Config.MetricsAddr = *metricsAddr
 	if *db == "" {
 		return errors.New("--db: a database file path is required")
 	}
@@ -342,11 +360,25 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	var metricsLn net.Listener
+	if m.Config.MetricsAddr != "" {
+		metricsLn, err = net.Listen("tcp", m.Config.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: cannot listen on %s: %v", m.Config.MetricsAddr, err)
+		}
+		defer func() {
+			if err != nil && m.metricsHTTP == nil {
+				metricsLn.Close()
+			}
+		}()
+	}
+
 	db, err := store.Open(ctx, m.Config.DB)
 	if err != nil {
 		return err
 	}
 	m.DB = db
+	m.Metrics = metrics.New(db, m.logger)
 
 	var sender mail.Sender = mail.LogSender{Logger: m.logger, Out: m.Stdout}
 	if m.Config.SMTPURL != "" {
@@ -389,6 +421,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReportAllowLoopback: m.Config.ReportAllowLoopback,
 		Reports:             m.Reports,
 		APIRate:             m.Config.APIRate,
+		Metrics:             m.Metrics,
+		MetricsOnMain:       m.Config.MetricsAddr == "",
 	})
 
 	m.listener = ln
@@ -441,6 +475,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.logger.Error("serve", "err", err)
 		}
 	}()
+	if metricsLn != nil {
+		m.metricsListener = metricsLn
+		mux := http.NewServeMux()
+		mux.Handle("GET "+metricsPath, m.Metrics.Handler())
+		m.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := m.metricsHTTP.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.logger.Error("serve metrics", "err", err)
+			}
+		}()
+		m.logger.Info("metrics are listening", "addr", metricsLn.Addr().String())
+	}
 	m.logger.Info("switchboard is listening", "addr", ln.Addr().String(), "url", m.Config.BaseURL.String(), "db", redacted(m.Config.DB), "smtp", m.Config.SMTPURL != "", "gateway", fmt.Sprint(gw))
 	return nil
 }
@@ -506,6 +553,18 @@ func redacted(db string) string {
 // URL is the address the server listens on, for tests.
 func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
 
+// MetricsURL is the address of /metrics on --metrics-addr, for tests; empty
+// without it.
+func (m *Main) MetricsURL() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return "http://" + m.metricsListener.Addr().String() + metricsPath
+}
+
+// metricsPath is where Prometheus scrapes, on either address.
+const metricsPath = "/metrics"
+
 // drainTimeout bounds how long Close waits for requests in flight, so that
 // the whole stop fits in the 10 s that service managers (docker stop among
 // them) give before they kill.
@@ -526,6 +585,11 @@ func (m *Main) Close() error {
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.metricsHTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		errs = append(errs, m.metricsHTTP.Shutdown(ctx))
 		cancel()
 	}
 	if m.scheduled != nil {
