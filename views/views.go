@@ -125,50 +125,52 @@ func hasValue(f Form, field, value string) bool {
 }
 
 var auditActions = map[string]string{
-	"invitation.sent":                "Invitation sent",
-	"invitation.resent":              "Invitation resent",
-	"invitation.cancelled":           "Invitation cancelled",
-	"invitation.accepted":            "Invitation accepted",
-	"member.role_changed":            "Role changed",
-	"member.revoked":                 "Access revoked",
-	"member.left":                    "Left the organisation",
-	"ownership.transferred":          "Ownership transferred",
-	"role.created":                   "Role created",
-	"role.updated":                   "Role changed",
-	"role.deleted":                   "Role deleted",
-	"setting.changed":                "Setting changed",
-	"organisation.updated":           "Details changed",
-	"credits.added":                  "Added credits",
-	"invoice.paid":                   "Invoice paid",
-	"sender_name.applied":            "Sender name applied for",
-	"sender_name.approved":           "Sender name approved",
-	"sender_name.rejected":           "Sender name rejected",
-	"contacts.imported":              "Contacts imported",
-	"contacts.exported":              "Contacts exported",
-	"contact.deleted":                "Contact deleted",
-	"contact.opt_out_changed":        "Opt-out changed",
-	"group.created":                  "Group created",
-	"group.renamed":                  "Group renamed",
-	"group.deleted":                  "Group deleted",
-	"campaign.created":               "Campaign scheduled",
-	"campaign.changed":               "Campaign changed",
-	"campaign.cancelled":             "Campaign cancelled",
-	"campaign.started":               "Campaign started",
-	"campaign.failed":                "Campaign failed",
-	"subscription_link.created":      "Subscription link created",
-	"subscription_link.switched_off": "Subscription link switched off",
-	"subscription_link.switched_on":  "Subscription link switched on",
-	"product.requested":              "Product requested",
-	"product.decided":                "Product decided",
-	"api_key.created":                "API key created",
-	"api_key.revoked":                "API key revoked",
-	"api.config_changed":             "API configuration changed",
-	"subaccount.created":             "Subaccount created",
-	"subaccount.funded":              "Subaccount funding changed",
-	"subaccount.suspended":           "Subaccount suspended",
-	"subaccount.resumed":             "Subaccount resumed",
-	"subaccount.closed":              "Subaccount closed",
-	"subaccount.joined":              "Subaccount taken over",
+	"invitation.sent":                      "Invitation sent",
+	"invitation.resent":                    "Invitation resent",
+	"invitation.cancelled":                 "Invitation cancelled",
+	"invitation.accepted":                  "Invitation accepted",
+	"member.role_changed":                  "Role changed",
+	"member.revoked":                       "Access revoked",
+	"member.left":                          "Left the organisation",
+	"ownership.transferred":                "Ownership transferred",
+	"role.created":                         "Role created",
+	"role.updated":                         "Role changed",
+	"role.deleted":                         "Role deleted",
+	"setting.changed":                      "Setting changed",
+	"organisation.two_factor_required":     "Two-factor authentication required",
+	"organisation.two_factor_not_required": "Two-factor authentication no longer required",
+	"organisation.updated":                 "Details changed",
+	"credits.added":                        "Added credits",
+	"invoice.paid":                         "Invoice paid",
+	"sender_name.applied":                  "Sender name applied for",
+	"sender_name.approved":                 "Sender name approved",
+	"sender_name.rejected":                 "Sender name rejected",
+	"contacts.imported":                    "Contacts imported",
+	"contacts.exported":                    "Contacts exported",
+	"contact.deleted":                      "Contact deleted",
+	"contact.opt_out_changed":              "Opt-out changed",
+	"group.created":                        "Group created",
+	"group.renamed":                        "Group renamed",
+	"group.deleted":                        "Group deleted",
+	"campaign.created":                     "Campaign scheduled",
+	"campaign.changed":                     "Campaign changed",
+	"campaign.cancelled":                   "Campaign cancelled",
+	"campaign.started":                     "Campaign started",
+	"campaign.failed":                      "Campaign failed",
+	"subscription_link.created":            "Subscription link created",
+	"subscription_link.switched_off":       "Subscription link switched off",
+	"subscription_link.switched_on":        "Subscription link switched on",
+	"product.requested":                    "Product requested",
+	"product.decided":                      "Product decided",
+	"api_key.created":                      "API key created",
+	"api_key.revoked":                      "API key revoked",
+	"api.config_changed":                   "API configuration changed",
+	"subaccount.created":                   "Subaccount created",
+	"subaccount.funded":                    "Subaccount funding changed",
+	"subaccount.suspended":                 "Subaccount suspended",
+	"subaccount.resumed":                   "Subaccount resumed",
+	"subaccount.closed":                    "Subaccount closed",
+	"subaccount.joined":                    "Subaccount taken over",
 }
 
 // auditWhomDetails returns the "To whom" and "Details" of an audit line.
@@ -189,6 +191,15 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 		return "", e.Target + ": " + strings.Join(names, ", ")
 	case "organisation.updated":
 		return "", e.Target
+	case "organisation.two_factor_required":
+		// The detail is how many members were without it then.
+		if n, err := strconv.Atoi(e.Detail); err == nil {
+			if n == 1 {
+				return "", "1 member was without two-factor authentication"
+			}
+			return "", e.Detail + " members were without two-factor authentication"
+		}
+		return "", e.Detail
 	case "credits.added", "invoice.paid":
 		// The invoice and its amount: "INV-2026-000001, €50.00".
 		return "", e.Target + ", " + e.Detail
