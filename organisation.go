@@ -70,6 +70,9 @@ type Member struct {
 	Email     string
 	FirstName string
 	LastName  string
+	// TwoFactor reports whether the member's profile has two-factor
+	// authentication on, for the Members page.
+	TwoFactor bool
 }
 
 // Name is how the member is shown.

@@ -196,6 +196,8 @@ var routeCases = map[string]routeCase{
 	"GET /orgs/:org/settings":                 {perm: switchboard.PermOrganisation},
 	"POST /orgs/:org/settings":                {perm: switchboard.PermOrganisation, form: func(orgFixture) url.Values { return url.Values{"name": {"Renamed"}} }},
 	"POST /orgs/:org/settings/members-policy": {perm: switchboard.PermOwnership, form: func(orgFixture) url.Values { return url.Values{"owner_only_members": {"on"}} }},
+	// Turning it off: the owner of the fixture has no two-factor to turn it on.
+	"POST /orgs/:org/settings/two-factor": {perm: switchboard.PermOwnership},
 	"POST /orgs/:org/transfer": {perm: switchboard.PermOwnership, form: func(f orgFixture) url.Values {
 		return url.Values{"new_owner": {"target@example.com"}, "confirm_password": {testPassword}}
 	}},

@@ -586,6 +586,9 @@ func (s *Server) loadMembership(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if err != nil {
 			return err
 		}
+		if err := s.requireTwoFactor(c, m); err != nil || c.Response().Committed {
+			return err
+		}
 		if p.LastOrgID != id && c.Request().Method == http.MethodGet {
 			if err := s.db.SetLastOrganisation(ctx, p.ID, id); err != nil {
 				return err

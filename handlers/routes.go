@@ -63,6 +63,7 @@ func (s *Server) routes() {
 	s.orgRoute(org, http.MethodGet, "/settings", switchboard.PermOrganisation, s.handleSettings)
 	s.orgRoute(org, http.MethodPost, "/settings", switchboard.PermOrganisation, s.handleSettingsSave)
 	s.orgRoute(org, http.MethodPost, "/settings/members-policy", switchboard.PermOwnership, s.handleMembersPolicy)
+	s.orgRoute(org, http.MethodPost, "/settings/two-factor", switchboard.PermOwnership, s.handleRequireTwoFactor)
 	s.orgRoute(org, http.MethodPost, "/transfer", switchboard.PermOwnership, s.handleTransfer)
 	s.orgRoute(org, http.MethodPost, "/delete", switchboard.PermOwnership, s.handleOrgDelete)
 	// Every destructive action has a GET confirmation page at the address

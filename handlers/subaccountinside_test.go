@@ -72,6 +72,7 @@ func (w *subWorld) tally() map[string]int {
 	}
 	counts["balance"] = w.a.rows(`SELECT CAST(SUM(balance) AS INTEGER) FROM organisations`)
 	counts["owner_only_members"] = w.a.rows(`SELECT COUNT(*) FROM organisations WHERE owner_only_members`)
+	counts["require_two_factor"] = w.a.rows(`SELECT COUNT(*) FROM organisations WHERE require_two_factor`)
 	counts["owners"] = w.a.rows(`SELECT COUNT(*) FROM members WHERE org_id = ? AND profile_id = ? AND role = 'owner'`, w.sub.org, w.sub.profile)
 	return counts
 }
@@ -110,6 +111,7 @@ func TestSubaccountOwnerCannotManage(t *testing.T) {
 		{"transfer", http.MethodPost, path(sub, "transfer"), url.Values{"new_owner": {"owner@example.com"}, "confirm_password": {testPassword}}, switchboard.PermOwnership},
 		{"delete", http.MethodPost, path(sub, "delete"), url.Values{"confirm_name": {"Acme Estonia"}}, switchboard.PermOwnership},
 		{"members policy", http.MethodPost, path(sub, "settings/members-policy"), url.Values{"owner_only_members": {"on"}}, switchboard.PermOwnership},
+		{"two-factor policy", http.MethodPost, path(sub, "settings/two-factor"), url.Values{"require_two_factor": {"on"}, "confirm": {"on"}}, switchboard.PermOwnership},
 		{"roles page", http.MethodGet, path(sub, "roles"), nil, switchboard.PermOwnership},
 		{"create a role", http.MethodPost, path(sub, "roles"), url.Values{"name": {"Helper"}, "permissions": {"messages"}}, switchboard.PermOwnership},
 		{"leave", http.MethodPost, path(sub, "leave"), nil, switchboard.PermOwnership},

@@ -10,7 +10,7 @@ import (
 	"switchboard"
 )
 
-const memberColumns = `m.profile_id, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name, m.sort_name`
+const memberColumns = `m.profile_id, m.role, COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, ''), m.joined_at, p.email, p.first_name, p.last_name, m.sort_name, p.totp_since IS NOT NULL`
 
 const memberFrom = ` FROM members m
 	JOIN profiles p ON p.id = m.profile_id
@@ -20,7 +20,7 @@ func scanMember(row interface{ Scan(...any) error }, orgID int64) (*switchboard.
 	m := switchboard.Member{OrgID: orgID}
 	var kind, roleName, perms, sort string
 	var roleID, joined int64
-	if err := row.Scan(&m.ProfileID, &kind, &roleID, &roleName, &perms, &joined, &m.Email, &m.FirstName, &m.LastName, &sort); err != nil {
+	if err := row.Scan(&m.ProfileID, &kind, &roleID, &roleName, &perms, &joined, &m.Email, &m.FirstName, &m.LastName, &sort, &m.TwoFactor); err != nil {
 		return nil, "", err
 	}
 	m.Role = makeRole(kind, roleID, roleName, perms)

@@ -42,6 +42,8 @@ func memberRows(orgID int64, members []switchboard.Member) templ.Component {
 			b = append(b, templ.EscapeString(m.Role.Name)...)
 			b = append(b, `</td><td data-label="Joined" class="nowrap">`...)
 			b = m.JoinedAt.UTC().AppendFormat(b, "2 Jan 2006")
+			b = append(b, `</td><td data-label="Two-factor">`...)
+			b = append(b, twoFactorState(m.TwoFactor)...)
 			b = append(b, `</td></tr>`...)
 		}
 		_, err := w.Write(b)

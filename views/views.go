@@ -189,6 +189,15 @@ func auditWhomDetails(e switchboard.AuditEntry) (whom, details string) {
 		return "", e.Target + ": " + strings.Join(names, ", ")
 	case "organisation.updated":
 		return "", e.Target
+	case "organisation.two_factor_required":
+		// The detail is how many members were without it then.
+		if n, err := strconv.Atoi(e.Detail); err == nil {
+			if n == 1 {
+				return "", "1 member was without two-factor authentication"
+			}
+			return "", e.Detail + " members were without two-factor authentication"
+		}
+		return "", e.Detail
 	case "credits.added", "invoice.paid":
 		// The invoice and its amount: "INV-2026-000001, €50.00".
 		return "", e.Target + ", " + e.Detail
