@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard"
+	"switchboard/secretkey"
 	"switchboard/store"
 )
 
@@ -74,6 +75,11 @@ type Config struct {
 	// default as many as the runtime has processors (GOMAXPROCS), since a
 	// hash never goes faster than one core and each holds 19 MiB.
 	HashConcurrency int
+	// SecretKey seals two-factor secrets at rest (--secret-key, or the key
+	// file beside the database). Without one a key is made for this
+	// process only: secrets sealed under it cannot be read after a restart,
+	// so only tests leave it out.
+	SecretKey *secretkey.Key
 }
 
 // Server serves the panel.
@@ -130,6 +136,9 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.HashConcurrency == 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.SecretKey == nil {
+		cfg.SecretKey, _, _ = secretkey.Generate()
 	}
 	s := &Server{
 		db:     db,
