@@ -276,10 +276,16 @@ func (s *Server) handleTwoFactorDisable(c echo.Context) error {
 	if len(page.Disable.Errors) > 0 {
 		return s.renderTwoFactor(c, max(status, http.StatusUnprocessableEntity), page)
 	}
+	done, wait := s.limits.login.begin(codeGuardKey(p), c.RealIP())
+	if wait > 0 {
+		page.Disable.Message = tooManyLogins(c, wait)
+		return s.renderTwoFactor(c, http.StatusTooManyRequests, page)
+	}
 	ok, err := s.checkSecondFactor(c, p, code)
 	if err != nil {
 		return err
 	}
+	done(ok)
 	if !ok {
 		page.Disable.Errors.Add("code", "This code is not correct, or was already used. Type the six digits your app shows now, or an unused recovery code.")
 		return s.renderTwoFactor(c, http.StatusUnprocessableEntity, page)

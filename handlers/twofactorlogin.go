@@ -121,7 +121,7 @@ func (s *Server) handleTwoFactorLogin(c echo.Context) error {
 		}
 		return s.render(c, http.StatusUnprocessableEntity, views.TwoFactorLogin(page))
 	}
-	done, wait := s.limits.login.begin(p.Email, c.RealIP())
+	done, wait := s.limits.login.begin(codeGuardKey(p), c.RealIP())
 	if wait > 0 {
 		s.logger.Warn("two-factor code rate limited", "ip", c.RealIP(), "wait", wait.Round(time.Second))
 		page.Form.Message = tooManyLogins(c, wait)
@@ -171,6 +171,11 @@ func (s *Server) handleTwoFactorLogin(c echo.Context) error {
 	}
 	return redirect(c, next)
 }
+
+// codeGuardKey is the account the login guard counts wrong codes under:
+// apart from the password's, so that typing the right password again does
+// not wipe out the wrong codes before it.
+func codeGuardKey(p *switchboard.Profile) string { return "two-factor code " + p.Email }
 
 // errWrongCode is a code that is not the profile's code now.
 var errWrongCode = switchboard.Errorf(switchboard.EINVALID, "This code is not correct.")
