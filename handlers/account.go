@@ -26,7 +26,7 @@ func profileValues(p *switchboard.Profile) url.Values {
 
 func (s *Server) handleAccount(c echo.Context) error {
 	p := switchboard.ProfileFromContext(c.Request().Context())
-	return s.render(c, http.StatusOK, views.Account(views.AccountPage{Profile: views.Form{Values: profileValues(p)}, Zones: timeZones}))
+	return s.renderAccount(c, http.StatusOK, views.AccountPage{Profile: views.Form{Values: profileValues(p)}, Zones: timeZones})
 }
 
 func (s *Server) handleAccountSave(c echo.Context) error {
@@ -42,7 +42,7 @@ func (s *Server) handleAccountSave(c echo.Context) error {
 	if err := p.Validate(); err != nil {
 		values.Set("email", current.Email)
 		page := views.AccountPage{Profile: views.Form{Values: values, Errors: switchboard.Fields(err)}, Zones: timeZones}
-		return s.render(c, http.StatusUnprocessableEntity, views.Account(page))
+		return s.renderAccount(c, http.StatusUnprocessableEntity, page)
 	}
 	if err := s.db.UpdateProfile(ctx, &p); err != nil {
 		return err
@@ -71,7 +71,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 		done, wait := s.limits.login.begin(p.Email, c.RealIP())
 		if wait > 0 {
 			page.Password.Message = tooManyLogins(c, wait)
-			return s.render(c, http.StatusTooManyRequests, views.Account(page))
+			return s.renderAccount(c, http.StatusTooManyRequests, page)
 		}
 		hash, err := s.db.PasswordHash(ctx, p.ID)
 		if err != nil {
@@ -88,7 +88,7 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	}
 	if len(errs) > 0 {
 		page.Password.Errors = errs
-		return s.render(c, http.StatusUnprocessableEntity, views.Account(page))
+		return s.renderAccount(c, http.StatusUnprocessableEntity, page)
 	}
 	encoded, err := s.hasher.hash(ctx, next)
 	if err != nil {

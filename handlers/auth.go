@@ -170,6 +170,11 @@ func (s *Server) handleLogin(c echo.Context) error {
 		page.Form.Message = errLoginFailed
 		return s.render(c, http.StatusUnprocessableEntity, views.Login(page))
 	}
+	if p.TwoFactor {
+		// No session before the second factor (handlers/twofactorlogin.go).
+		s.countLogin(metrics.LoginTwoFactorRequired)
+		return s.startTwoFactor(c, p, next)
+	}
 	if err := s.logIn(c, p); err != nil {
 		return err
 	}

@@ -529,3 +529,67 @@ func TestAuthorizationPublicRoutes(t *testing.T) {
 		}
 	}
 }
+
+// accountRoutes are the routes of the profile's own settings, outside any
+// organisation: only the logged-in profile reaches them, about itself
+// (there is no id in the URL to tamper with). Every route under /account
+// must be here.
+var accountRoutes = []string{
+	"GET /account",
+	"POST /account",
+	"POST /account/password",
+	"POST /account/sessions",
+	"GET /account/two-factor",
+	"POST /account/two-factor/setup",
+	"POST /account/two-factor/enable",
+	"POST /account/two-factor/recovery-codes",
+	"POST /account/two-factor/recovery-codes.txt",
+	"POST /account/two-factor/disable",
+}
+
+// TestAuthorizationAccountRoutes: each account route sends a visitor who
+// is not logged in to the login page, and the Code step of a login
+// (/login/two-factor) without a live login sends back to the password.
+func TestAuthorizationAccountRoutes(t *testing.T) {
+	a := newApp(t)
+	listed := map[string]bool{}
+	for _, r := range accountRoutes {
+		listed[r] = true
+	}
+	served := map[string]bool{}
+	for _, r := range a.srv.Routes() {
+		served[r] = true
+		if _, p, _ := strings.Cut(r, " "); (p == "/account" || strings.HasPrefix(p, "/account/")) && !listed[r] {
+			t.Errorf("route %s is an account route missing from accountRoutes", r)
+		}
+	}
+	for _, r := range accountRoutes {
+		if !served[r] {
+			t.Errorf("accountRoutes has %s, which the server does not have", r)
+			continue
+		}
+		method, p, _ := strings.Cut(r, " ")
+		c := a.client()
+		var res *response
+		if method == http.MethodGet {
+			res = c.get(p)
+		} else {
+			res = c.post(p, url.Values{"password": {testPassword}, "code": {"123456"}})
+		}
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.location, "/login") {
+			t.Errorf("%s as a visitor: %d %s", r, res.status, res.location)
+		}
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		c := a.client()
+		var res *response
+		if method == http.MethodGet {
+			res = c.get("/login/two-factor")
+		} else {
+			res = c.post("/login/two-factor", url.Values{"code": {"123456"}})
+		}
+		if res.status != http.StatusSeeOther || res.location != "/login" {
+			t.Errorf("%s /login/two-factor without a login: %d %s", method, res.status, res.location)
+		}
+	}
+}

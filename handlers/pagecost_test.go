@@ -50,7 +50,7 @@ func TestPageQueries(t *testing.T) {
 		{path(owner.org, "members"), 3, "session, profile with memberships, members"},
 		{path(beta, "members"), 5, "session, profile with memberships, members, roles, pending invitations"},
 		{path(owner.org, ""), 3, "session, profile with memberships, counts"},
-		{"/account", 2, "session, profile with memberships"},
+		{"/account", 3, "session, profile with memberships, security activity"},
 	} {
 		n := readsOf(t, a, owner.client, tc.path)
 		t.Logf("GET %s: %d queries", tc.path, n)

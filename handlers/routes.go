@@ -29,6 +29,9 @@ func (s *Server) routes() {
 	e.POST("/signup", s.handleSignup)
 	e.GET("/login", s.handleLoginForm)
 	e.POST("/login", s.handleLogin)
+	// The second step of a login with two-factor on (handlers/twofactorlogin.go).
+	e.GET("/login/two-factor", s.handleTwoFactorLoginForm)
+	e.POST("/login/two-factor", s.handleTwoFactorLogin)
 	e.POST("/logout", s.handleLogout)
 	e.GET("/password/forgot", s.handleForgotForm)
 	e.POST("/password/forgot", s.handleForgot)
@@ -53,6 +56,13 @@ func (s *Server) routes() {
 	e.POST("/account", s.handleAccountSave, in)
 	e.POST("/account/password", s.handlePasswordChange, in)
 	e.POST("/account/sessions", s.handleLogoutOthers, in)
+	// Two-factor authentication (handlers/twofactor.go).
+	e.GET("/account/two-factor", s.handleTwoFactor, in)
+	e.POST("/account/two-factor/setup", s.handleTwoFactorSetup, in)
+	e.POST("/account/two-factor/enable", s.handleTwoFactorEnable, in)
+	e.POST("/account/two-factor/recovery-codes", s.handleRecoveryCodesRegenerate, in)
+	e.POST("/account/two-factor/recovery-codes.txt", s.handleRecoveryCodesDownload, in)
+	e.POST("/account/two-factor/disable", s.handleTwoFactorDisable, in)
 	e.GET("/orgs", s.handleOrgList, in)
 	e.GET("/orgs/new", s.handleOrgNewForm, in)
 	e.POST("/orgs/new", s.handleOrgCreate, in)

@@ -18,6 +18,7 @@ import (
 
 	"switchboard"
 	"switchboard/metrics"
+	"switchboard/secretkey"
 	"switchboard/store"
 )
 
@@ -81,6 +82,11 @@ type Config struct {
 	// loopback and trusted proxies only; false when --metrics-addr serves
 	// them on an address of their own.
 	MetricsOnMain bool
+	// SecretKey seals two-factor secrets at rest (--secret-key, or the key
+	// file beside the database). Without one a key is made for this
+	// process only: secrets sealed under it cannot be read after a restart,
+	// so only tests leave it out.
+	SecretKey *secretkey.Key
 }
 
 // Server serves the panel.
@@ -141,6 +147,9 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.HashConcurrency == 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.SecretKey == nil {
+		cfg.SecretKey, _, _ = secretkey.Generate()
 	}
 	s := &Server{
 		db:     db,

@@ -8,11 +8,17 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
+import "switchboard"
+
 // AccountPage is the profile's own settings.
 type AccountPage struct {
 	Profile  Form
 	Password Form
 	Zones    []string
+	// TwoFactor says whether two-factor authentication is on; Events are
+	// the profile's latest security events (handlers/twofactor.go).
+	TwoFactor bool
+	Events    []switchboard.ProfileEvent
 }
 
 func Account(p AccountPage) templ.Component {
@@ -116,7 +122,15 @@ func Account(p AccountPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"submit\" class=\"primary\">Change password</button></form></section><section class=\"card\"><h2>Sessions</h2><p class=\"muted\">Logged in on a computer you no longer use? End every session but this one.</p><form method=\"post\" action=\"/account/sessions\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"submit\" class=\"primary\">Change password</button></form></section>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = SecurityActivity(p.TwoFactor, p.Events).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " <section class=\"card\"><h2>Sessions</h2><p class=\"muted\">Logged in on a computer you no longer use? End every session but this one.</p><form method=\"post\" action=\"/account/sessions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -124,7 +138,7 @@ func Account(p AccountPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<button type=\"submit\">Log out of all other sessions</button></form></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<button type=\"submit\">Log out of all other sessions</button></form></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -27,6 +27,7 @@ import (
 	"switchboard/metrics"
 	"switchboard/reports"
 	"switchboard/scheduler"
+	"switchboard/secretkey"
 	"switchboard/store"
 )
 
@@ -111,6 +112,9 @@ type Config struct {
 	// no longer does. Empty: /metrics on the panel's address, to loopback
 	// and trusted proxies only.
 	MetricsAddr string
+	// SecretKey seals two-factor secrets at rest (--secret-key); nil means
+	// the key file (SecretKeyFile) is read, or made on first start.
+	SecretKey *secretkey.Key
 }
 
 // Main is the running program. Tests start one on port 0 with a temporary
@@ -209,6 +213,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	reportLoopback := fs.Bool("report-allow-loopback", defaultLoopback, "let organisations' delivery-report URLs be http:// to this machine (a receiver beside the panel, or tests); otherwise https:// only, never to this machine or a private network")
 	apiRate := fs.Int("api-rate", defaultRate, "requests a second each API key may make (and a burst of as many)")
 	metricsAddr := fs.String("metrics-addr", env("metrics-addr", m.Config.MetricsAddr), "address of a listener of its own for /metrics, host:port; empty serves /metrics on --addr to loopback and trusted proxies only")
+	secretKey := fs.String("secret-key", env("secret-key", ""), "key sealing two-factor secrets: 32 random bytes as 64 hexadecimal digits or base64 (openssl rand -hex 32); empty reads DB.key beside an SQLite database, or switchboard.key in the working folder for PostgreSQL, and makes it on first start")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -217,6 +222,13 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return fmt.Errorf("--api-rate: %d is not a rate; give the requests a second each API key may make, or 0 for the default (%d)", *apiRate, handlers.DefaultAPIRate)
 	}
 	m.Config.APIRate = *apiRate
+	if *secretKey != "" {
+		k, err := secretkey.Parse(*secretKey)
+		if err != nil {
+			return errors.New("--secret-key: give 32 random bytes as 64 hexadecimal digits or in base64, as made by: openssl rand -hex 32")
+		}
+		m.Config.SecretKey = k
+	}
 	switch {
 	case fs.NArg() > 0 && commands[fs.Arg(0)] != nil:
 		m.Command = fs.Args()
@@ -379,6 +391,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.DB = db
 	m.Metrics = metrics.New(db, m.logger)
+	key, err := m.secretKey()
+	if err != nil {
+		return err
+	}
 
 	var sender mail.Sender = mail.LogSender{Logger: m.logger, Out: m.Stdout}
 	if m.Config.SMTPURL != "" {
@@ -423,6 +439,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		APIRate:             m.Config.APIRate,
 		Metrics:             m.Metrics,
 		MetricsOnMain:       m.Config.MetricsAddr == "",
+		SecretKey:           key,
 	})
 
 	m.listener = ln
@@ -628,4 +645,31 @@ func (m *Main) Close() error {
 		m.logger.Info("switchboard stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// SecretKeyFile is where the key sealing two-factor secrets is kept when
+// --secret-key is not given: beside an SQLite database (switchboard.db.key),
+// or switchboard.key in the working folder for PostgreSQL. It must be backed
+// up with the database: without it no two-factor secret can be read.
+func SecretKeyFile(db string) string {
+	if store.IsPostgres(db) {
+		return "switchboard.key"
+	}
+	return db + ".key"
+}
+
+// secretKey is --secret-key, or the key file, made on first start.
+func (m *Main) secretKey() (*secretkey.Key, error) {
+	if m.Config.SecretKey != nil {
+		return m.Config.SecretKey, nil
+	}
+	path := SecretKeyFile(m.Config.DB)
+	key, created, err := secretkey.LoadOrCreate(path)
+	if err != nil {
+		return nil, fmt.Errorf("--secret-key: not given, and the key file cannot be used: %v", err)
+	}
+	if created {
+		m.logger.Warn("made a new secret key for two-factor secrets: back it up with the database", "file", path)
+	}
+	return key, nil
 }
