@@ -21,4 +21,7 @@ const (
 	EventTwoFactorDisabled   = "two_factor.disabled"
 	EventRecoveryRegenerated = "recovery_codes.regenerated"
 	EventRecoveryCodeUsed    = "recovery_code.used"
+	// Recorded by the operator's command line (switchboard admin …).
+	EventProfileCreated    = "profile.created"
+	EventPasswordResetLink = "password.reset_link"
 )

@@ -15,26 +15,9 @@ import (
 // admin …): no profile did it, the person running the binary did.
 var CommandLineActor = switchboard.Actor{Name: "Operator (command line)"}
 
-// The actions the operator's commands record among a profile's own
-// security events (profile_events).
-const (
-	EventProfileCreated     = "profile.created"
-	EventPasswordResetLink  = "password.reset_link"
-	EventTwoFactorDisabled  = "two_factor.disabled"
-	detailByTheOperatorLink = "a one-use link to set the password was printed by the operator"
-)
-
-// operatorProfileEvent records one of the profile's own security events
-// inside tx, done by the operator, so that the event exists exactly when
-// the change does.
-func (db *DB) operatorProfileEvent(ctx context.Context, tx *Tx, profileID int64, action, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO profile_events (profile_id, action, actor_name, detail, ip, created_at) VALUES (?, ?, ?, ?, '', ?)`,
-		profileID, action, CommandLineActor.Name, detail, millis(db.Now()))
-	if err != nil {
-		return fmt.Errorf("store: record %s of profile %d: %w", action, profileID, err)
-	}
-	return nil
-}
+// detailByTheOperatorLink is the detail of the security events of the
+// operator's printed links (profile_events).
+const detailByTheOperatorLink = "a one-use link to set the password was printed by the operator"
 
 // insertOperatorReset stores a reset token for the profile and kills every
 // older one: the link the operator prints is the only one that works, so a
@@ -65,7 +48,7 @@ func (db *DB) CreateProfileByOperator(ctx context.Context, p *switchboard.Profil
 		if expires, err = db.insertOperatorReset(ctx, tx, p.ID, tokenHash); err != nil {
 			return err
 		}
-		return db.operatorProfileEvent(ctx, tx, p.ID, EventProfileCreated, detailByTheOperatorLink)
+		return db.profileEvent(ctx, tx, p.ID, CommandLineActor, switchboard.EventProfileCreated, detailByTheOperatorLink)
 	})
 	return expires, err
 }
@@ -83,7 +66,7 @@ func (db *DB) ResetPasswordByOperator(ctx context.Context, email string, tokenHa
 		if expires, err = db.insertOperatorReset(ctx, tx, p.ID, tokenHash); err != nil {
 			return err
 		}
-		return db.operatorProfileEvent(ctx, tx, p.ID, EventPasswordResetLink, detailByTheOperatorLink)
+		return db.profileEvent(ctx, tx, p.ID, CommandLineActor, switchboard.EventPasswordResetLink, detailByTheOperatorLink)
 	})
 	return p, expires, err
 }
@@ -214,7 +197,7 @@ func (db *DB) DisableTwoFactorByOperator(ctx context.Context, email string) (*sw
 		}
 		p.TwoFactor = false
 		p.AuthEpoch++
-		return db.operatorProfileEvent(ctx, tx, p.ID, EventTwoFactorDisabled, "turned off by the operator; recovery codes deleted and sessions ended")
+		return db.profileEvent(ctx, tx, p.ID, CommandLineActor, switchboard.EventTwoFactorDisabled, "turned off by the operator; recovery codes deleted and sessions ended")
 	})
 	if err != nil {
 		return nil, err

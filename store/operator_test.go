@@ -108,7 +108,7 @@ func TestCreateProfileByOperator(t *testing.T) {
 	if list, err := db.ListMemberships(ctx, id); err != nil || len(list) != 0 {
 		t.Fatalf("memberships %v, %v", list, err)
 	}
-	if n := count(t, raw, `SELECT COUNT(*) FROM profile_events WHERE profile_id = ? AND action = ? AND actor_name = ?`, id, store.EventProfileCreated, store.CommandLineActor.Name); n != 1 {
+	if n := count(t, raw, `SELECT COUNT(*) FROM profile_events WHERE profile_id = ? AND action = ? AND actor_name = ?`, id, switchboard.EventProfileCreated, store.CommandLineActor.Name); n != 1 {
 		t.Fatalf("%d events", n)
 	}
 	p, err := db.ResetPassword(ctx, hashes[made], "a real hash")
@@ -152,7 +152,7 @@ func TestResetPasswordByOperator(t *testing.T) {
 	}
 	_, _, err = db.ResetPasswordByOperator(ctx, "nobody@example.com", newTokenHash(t))
 	wantCode(t, err, switchboard.ENOTFOUND)
-	if n := count(t, rawDB(t, dsn), `SELECT COUNT(*) FROM profile_events WHERE action = ?`, store.EventPasswordResetLink); n != 2 {
+	if n := count(t, rawDB(t, dsn), `SELECT COUNT(*) FROM profile_events WHERE action = ?`, switchboard.EventPasswordResetLink); n != 2 {
 		t.Fatalf("%d events, want 2", n)
 	}
 }

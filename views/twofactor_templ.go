@@ -684,6 +684,8 @@ var profileEventWords = map[string]string{
 	switchboard.EventTwoFactorDisabled:   "Two-factor authentication turned off",
 	switchboard.EventRecoveryRegenerated: "Recovery codes regenerated",
 	switchboard.EventRecoveryCodeUsed:    "Recovery code used to log in",
+	switchboard.EventProfileCreated:      "Profile created by the operator",
+	switchboard.EventPasswordResetLink:   "Password reset link made by the operator",
 }
 
 var _ = templruntime.GeneratedTemplate
